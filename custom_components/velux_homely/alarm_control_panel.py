@@ -1,0 +1,21 @@
+"""Alarm control panel platform: the entities come from the entry's provider."""
+
+from __future__ import annotations
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from .provider import VeluxHomelyConfigEntry
+
+# Read-only: the Homely API cannot arm or disarm.
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: VeluxHomelyConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the alarm control panel entities of the entry's provider."""
+    entry.runtime_data.async_setup_platform(Platform.ALARM_CONTROL_PANEL, async_add_entities)

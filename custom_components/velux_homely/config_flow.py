@@ -1,0 +1,227 @@
+"""Config flow: a menu of clouds, then one account step per cloud.
+
+Provider packages describe their account form and how to validate it
+(:class:`~.provider.ProviderSpec`); this module owns the flow itself: errors,
+one entry per account, reauthentication, reconfiguration and options.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from homeassistant.config_entries import (
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlow,
+)
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import voluptuous as vol
+
+from .api.errors import (
+    ApiError,
+    AuthenticationError,
+    RateLimitedError,
+)
+from .const import (
+    CONF_BASE_URL,
+    CONF_CLIENT_ID,
+    CONF_CLIENT_SECRET,
+    CONF_PROVIDER,
+    CONF_TOKEN,
+    DOMAIN,
+    LOGGER,
+    PROVIDER_HOMELY,
+    PROVIDER_VELUX,
+)
+from .provider import ProviderSpec, ValidatedAccount, ValidationFailed, VeluxHomelyConfigEntry
+from .registry import PROVIDERS
+
+PROVIDER_NAMES = {PROVIDER_VELUX: "VELUX ACTIVE", PROVIDER_HOMELY: "Homely"}
+# Fields only shown in advanced mode: kept from the entry when the form hides them.
+ADVANCED_FIELDS = (CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_BASE_URL)
+
+PASSWORD_SCHEMA = vol.Schema(
+    {vol.Required(CONF_PASSWORD): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))}
+)
+
+
+def _unique_id(provider: str, account: ValidatedAccount) -> str:
+    """Namespace the account id: one e-mail can have both a VELUX and a Homely account."""
+    return f"{provider}:{account.unique_id}"
+
+
+def _without_secrets(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Return form defaults taken from entry data: never the password or tokens."""
+    return {k: v for k, v in data.items() if k not in (CONF_PASSWORD, CONF_TOKEN, CONF_PROVIDER)}
+
+
+class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Add a VELUX ACTIVE or Homely account."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Let the user pick the cloud."""
+        return self.async_show_menu(step_id="user", menu_options=list(PROVIDERS))
+
+    async def async_step_velux_active(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the VELUX ACTIVE account."""
+        return await self._async_step_account(PROVIDERS[PROVIDER_VELUX], user_input)
+
+    async def async_step_homely(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the Homely account."""
+        return await self._async_step_account(PROVIDERS[PROVIDER_HOMELY], user_input)
+
+    async def _async_step_account(
+        self, spec: ProviderSpec, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Show the provider's account form, validate it and create the entry."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            account = await self._async_validate(spec, user_input, errors)
+            if account is not None:
+                await self.async_set_unique_id(_unique_id(spec.key, account))
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(
+                    title=account.title,
+                    data={**account.data, CONF_PROVIDER: spec.key},
+                    options=dict(spec.default_options),
+                )
+        return self.async_show_form(
+            step_id=spec.key,
+            data_schema=spec.schema(self.show_advanced_options, _without_secrets(user_input or {})),
+            errors=errors,
+        )
+
+    async def _async_validate(
+        self, spec: ProviderSpec, data: Mapping[str, Any], errors: dict[str, str]
+    ) -> ValidatedAccount | None:
+        """Validate an account; fill ``errors`` with a translated key on failure."""
+        try:
+            return await spec.async_validate(self.hass, {**data, CONF_PROVIDER: spec.key})
+        except AuthenticationError:
+            errors["base"] = "invalid_auth"
+        except RateLimitedError:
+            errors["base"] = "rate_limited"
+        except ValidationFailed as err:
+            errors["base"] = err.error
+        except ApiError as err:
+            LOGGER.debug("Cannot reach %s: %s", PROVIDER_NAMES[spec.key], type(err).__name__)
+            errors["base"] = "cannot_connect"
+        except Exception:
+            LOGGER.exception("Unexpected error while validating a %s account", spec.key)
+            errors["base"] = "unknown"
+        return None
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """Start reauthentication when the cloud refused the stored credentials."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the current password of the account."""
+        entry: VeluxHomelyConfigEntry = self._get_reauth_entry()
+        spec = PROVIDERS[entry.data[CONF_PROVIDER]]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {
+                **_without_secrets(entry.data),
+                CONF_PASSWORD: user_input[CONF_PASSWORD],
+            }
+            account = await self._async_validate(spec, data, errors)
+            if account is not None:
+                await self.async_set_unique_id(_unique_id(spec.key, account))
+                self._abort_if_unique_id_mismatch(reason="wrong_account")
+                return self.async_update_reload_and_abort(
+                    entry, data={**account.data, CONF_PROVIDER: spec.key}
+                )
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=PASSWORD_SCHEMA,
+            errors=errors,
+            description_placeholders={
+                "username": entry.data[CONF_USERNAME],
+                "provider": PROVIDER_NAMES[spec.key],
+            },
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the credentials (or the advanced settings) of an account."""
+        entry: VeluxHomelyConfigEntry = self._get_reconfigure_entry()
+        spec = PROVIDERS[entry.data[CONF_PROVIDER]]
+        errors: dict[str, str] = {}
+        defaults = _without_secrets(entry.data)
+        if user_input is not None:
+            kept = {} if self.show_advanced_options else {
+                key: entry.data[key] for key in ADVANCED_FIELDS if key in entry.data
+            }
+            data = {**kept, **user_input}
+            account = await self._async_validate(spec, data, errors)
+            if account is not None:
+                await self.async_set_unique_id(_unique_id(spec.key, account))
+                self._abort_if_unique_id_mismatch(reason="wrong_account")
+                return self.async_update_reload_and_abort(
+                    entry, data={**account.data, CONF_PROVIDER: spec.key}
+                )
+            defaults = _without_secrets(user_input)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=spec.schema(self.show_advanced_options, defaults),
+            errors=errors,
+            description_placeholders={"provider": PROVIDER_NAMES[spec.key]},
+        )
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: VeluxHomelyConfigEntry) -> OptionsFlow:
+        """Return the options flow."""
+        return VeluxHomelyOptionsFlow()
+
+
+class VeluxHomelyOptionsFlow(OptionsFlow):
+    """Options of an account; the form depends on its cloud."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Send the user to the options of the entry's cloud."""
+        provider = self.config_entry.data[CONF_PROVIDER]
+        if provider == PROVIDER_HOMELY:
+            return await self.async_step_homely()
+        return await self.async_step_velux_active()
+
+    async def async_step_velux_active(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Options of a VELUX ACTIVE account."""
+        return self._async_options_form(PROVIDERS[PROVIDER_VELUX], user_input)
+
+    async def async_step_homely(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Options of a Homely account."""
+        return self._async_options_form(PROVIDERS[PROVIDER_HOMELY], user_input)
+
+    def _async_options_form(
+        self, spec: ProviderSpec, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Show the provider's options form or store the answer."""
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        entry: VeluxHomelyConfigEntry = self.config_entry
+        schema = spec.options_schema(self.hass, entry)
+        return self.async_show_form(
+            step_id=spec.key,
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {**spec.default_options, **entry.options}
+            ),
+        )

@@ -1,0 +1,136 @@
+"""Prepare the demo Home Assistant: onboard it and add both simulated accounts.
+
+Run by scripts/demo once Home Assistant is starting. It goes through the same
+onboarding and config-flow HTTP API the web interface uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+import aiohttp
+
+USER = "demo"
+PASSWORD = "demo-demo"  # noqa: S105 - the demo's published login
+VELUX_ACCOUNT = {"username": "demo@velux.example", "password": "velux-demo"}
+HOMELY_ACCOUNT = {"username": "demo@homely.example", "password": "homely-demo"}
+
+
+async def _wait_for(session: aiohttp.ClientSession, ha: str) -> None:
+    for _ in range(600):
+        try:
+            async with session.get(f"{ha}/api/onboarding") as resp:
+                if resp.status in (200, 401, 403, 404):
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.5)
+    raise SystemExit("Home Assistant did not start within 5 minutes")
+
+
+async def _token_from_code(session: aiohttp.ClientSession, ha: str, code: str) -> str:
+    async with session.post(
+        f"{ha}/auth/token",
+        data={"grant_type": "authorization_code", "code": code, "client_id": f"{ha}/"},
+    ) as resp:
+        resp.raise_for_status()
+        return str((await resp.json())["access_token"])
+
+
+async def _onboard_or_login(session: aiohttp.ClientSession, ha: str) -> str:
+    client_id = f"{ha}/"
+    async with session.get(f"{ha}/api/onboarding") as resp:
+        steps = await resp.json() if resp.status == 200 else []
+    pending = {step["step"] for step in steps if not step["done"]}
+    if "user" in pending:
+        async with session.post(
+            f"{ha}/api/onboarding/users",
+            json={
+                "client_id": client_id,
+                "name": "Demo",
+                "username": USER,
+                "password": PASSWORD,
+                "language": "en",
+            },
+        ) as resp:
+            resp.raise_for_status()
+            token = await _token_from_code(session, ha, (await resp.json())["auth_code"])
+    else:
+        async with session.post(
+            f"{ha}/auth/login_flow",
+            json={
+                "client_id": client_id,
+                "handler": ["homeassistant", None],
+                "redirect_uri": client_id,
+            },
+        ) as resp:
+            flow = await resp.json()
+        async with session.post(
+            f"{ha}/auth/login_flow/{flow['flow_id']}",
+            json={"client_id": client_id, "username": USER, "password": PASSWORD},
+        ) as resp:
+            token = await _token_from_code(session, ha, (await resp.json())["result"])
+    headers = {"Authorization": f"Bearer {token}"}
+    for step, body in (
+        ("core_config", {}),
+        ("analytics", {}),
+        ("integration", {"client_id": client_id, "redirect_uri": client_id}),
+    ):
+        if step in pending:
+            async with session.post(
+                f"{ha}/api/onboarding/{step}", json=body, headers=headers
+            ) as resp:
+                resp.raise_for_status()
+    return token
+
+
+async def _add_account(
+    session: aiohttp.ClientSession,
+    ha: str,
+    headers: dict[str, str],
+    provider: str,
+    account: dict[str, Any],
+) -> None:
+    async with session.post(
+        f"{ha}/api/config/config_entries/flow",
+        json={"handler": "velux_homely", "show_advanced_options": True},
+        headers=headers,
+    ) as resp:
+        resp.raise_for_status()
+        flow = await resp.json()
+    url = f"{ha}/api/config/config_entries/flow/{flow['flow_id']}"
+    async with session.post(url, json={"next_step_id": provider}, headers=headers) as resp:
+        resp.raise_for_status()
+    async with session.post(url, json=account, headers=headers) as resp:
+        result = await resp.json()
+    if result.get("type") == "create_entry":
+        print(f"    added {result['title']}")
+    elif result.get("reason") == "already_configured":
+        print(f"    {provider}: already added")
+    else:
+        print(f"    {provider}: {result.get('errors') or result.get('reason')}")
+
+
+async def main(args: argparse.Namespace) -> None:
+    """Onboard Home Assistant and add the simulated accounts."""
+    async with aiohttp.ClientSession() as session:
+        await _wait_for(session, args.ha)
+        token = await _onboard_or_login(session, args.ha)
+        headers = {"Authorization": f"Bearer {token}"}
+        print("==> Adding the simulated accounts")
+        await _add_account(
+            session, args.ha, headers, "velux_active", {**VELUX_ACCOUNT, "base_url": args.velux}
+        )
+        await _add_account(
+            session, args.ha, headers, "homely", {**HOMELY_ACCOUNT, "base_url": args.homely}
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ha", required=True)
+    parser.add_argument("--velux", required=True)
+    parser.add_argument("--homely", required=True)
+    asyncio.run(main(parser.parse_args()))
