@@ -15,9 +15,7 @@ def main(threshold: float) -> int:
     subprocess.run([sys.executable, "-m", "coverage", "report"], check=False)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "coverage.json"
-        subprocess.run(
-            [sys.executable, "-m", "coverage", "json", "-q", "-o", str(out)], check=True
-        )
+        subprocess.run([sys.executable, "-m", "coverage", "json", "-q", "-o", str(out)], check=True)
         files = json.loads(out.read_text())["files"]
     low = {
         name: data["summary"]["percent_covered"]

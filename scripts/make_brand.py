@@ -1,6 +1,6 @@
 """Draw the brand images (icon and logo) of the integration with Pillow.
 
-    .venv/ha-2026.2/bin/python scripts/make_brand.py
+.venv/ha-2026.2/bin/python scripts/make_brand.py
 """
 
 from __future__ import annotations
@@ -23,11 +23,27 @@ def icon(size: int) -> Image.Image:
     # roof
     d.polygon([(24 * s, 120 * s), (128 * s, 24 * s), (232 * s, 120 * s)], fill=BLUE)
     # roof window pane
-    d.polygon([(100 * s, 78 * s), (128 * s, 52 * s), (156 * s, 78 * s), (156 * s, 104 * s),
-               (100 * s, 104 * s)], fill=WHITE)
+    d.polygon(
+        [
+            (100 * s, 78 * s),
+            (128 * s, 52 * s),
+            (156 * s, 78 * s),
+            (156 * s, 104 * s),
+            (100 * s, 104 * s),
+        ],
+        fill=WHITE,
+    )
     # shield
-    d.polygon([(72 * s, 136 * s), (184 * s, 136 * s), (184 * s, 176 * s), (128 * s, 236 * s),
-               (72 * s, 176 * s)], fill=RED)
+    d.polygon(
+        [
+            (72 * s, 136 * s),
+            (184 * s, 136 * s),
+            (184 * s, 176 * s),
+            (128 * s, 236 * s),
+            (72 * s, 176 * s),
+        ],
+        fill=RED,
+    )
     d.ellipse([(114 * s, 160 * s), (142 * s, 188 * s)], fill=WHITE)
     return img
 
@@ -38,10 +54,14 @@ def logo(height: int) -> Image.Image:
     img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     img.paste(icon(height), (0, 0))
     d = ImageDraw.Draw(img)
-    d.rounded_rectangle([(height * 1.1, height * 0.3), (width * 0.95, height * 0.45)],
-                        radius=height // 16, fill=BLUE)
-    d.rounded_rectangle([(height * 1.1, height * 0.55), (width * 0.8, height * 0.7)],
-                        radius=height // 16, fill=RED)
+    d.rounded_rectangle(
+        [(height * 1.1, height * 0.3), (width * 0.95, height * 0.45)],
+        radius=height // 16,
+        fill=BLUE,
+    )
+    d.rounded_rectangle(
+        [(height * 1.1, height * 0.55), (width * 0.8, height * 0.7)], radius=height // 16, fill=RED
+    )
     return img
 
 

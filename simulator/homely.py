@@ -122,9 +122,7 @@ def _error(status: int, message: str | list[str], **extra: Any) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def _is_uuid(value: str | None) -> bool:
-    if not value:
-        return False
+def _is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
     except ValueError:
@@ -219,7 +217,8 @@ class HomelySimulator:
         await self.disconnect()
         if self.sio.eio.sockets:
             await self.sio.eio.disconnect()
-        await self.sio.shutdown()
+        if self.sio.eio.service_task_handle is not None:  # None once stopped: stop twice
+            await self.sio.shutdown()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -445,10 +444,10 @@ class HomelySimulator:
 
     async def _kick(self, sid: str, location_id: str | None) -> None:
         """Send an `exception` event, then disconnect (a non-UUID locationId)."""
-        for _ in range(200):
+        for _ in range(200):  # the CONNECT packet goes out right after the connect handler
             if self.sio.manager.is_connected(sid, "/"):
                 break
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.005)  # pragma: no cover
         message = f"locationId must be a UUID (got {location_id!r})"
         await self.sio.emit("exception", {"statusCode": 400, "message": message}, to=sid)
         await self.sio.disconnect(sid)

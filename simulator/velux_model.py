@@ -36,6 +36,8 @@ SWITCH_ID = "70:ee:50:3a:3f:50"
 """NXD departure switch (no room)."""
 BEDROOM_ID = "2140374911"
 """Room with the window, the blind and the climate sensor (climate values)."""
+SENSOR_ROOM_ID = BEDROOM_ID
+"""The room whose climate the NXS measures (same as :data:`BEDROOM_ID`)."""
 LIVING_ROOM_ID = "2140374912"
 """Room with the shutter and the awning (no climate values)."""
 

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from simulator.velux import VeluxSimulator
 
 
+VELUX_EPOCH = 1_790_000_000.0  # 2026-09-21T14:13:20Z
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: Any) -> Iterator[None]:
     """Let Home Assistant load custom_components/velux_homely in every test."""
@@ -23,7 +26,8 @@ async def velux_sim(socket_enabled: Any) -> AsyncIterator[VeluxSimulator]:
     """Start a VELUX ACTIVE cloud on 127.0.0.1 for one test."""
     from simulator.velux import VeluxSimulator
 
-    sim = VeluxSimulator()
+    # A fixed wall clock keeps last_seen values (and so snapshots) stable.
+    sim = VeluxSimulator(epoch=VELUX_EPOCH)
     await sim.start()
     yield sim
     await sim.stop()

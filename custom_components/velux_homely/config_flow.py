@@ -165,9 +165,11 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         defaults = _without_secrets(entry.data)
         if user_input is not None:
-            kept = {} if self.show_advanced_options else {
-                key: entry.data[key] for key in ADVANCED_FIELDS if key in entry.data
-            }
+            kept = (
+                {}
+                if self.show_advanced_options
+                else {key: entry.data[key] for key in ADVANCED_FIELDS if key in entry.data}
+            )
             data = {**kept, **user_input}
             account = await self._async_validate(spec, data, errors)
             if account is not None:

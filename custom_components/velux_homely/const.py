@@ -11,8 +11,8 @@ LOGGER: Final = logging.getLogger(__package__)
 CONF_PROVIDER: Final = "provider"
 CONF_BASE_URL: Final = "base_url"
 CONF_CLIENT_ID: Final = "client_id"
-CONF_CLIENT_SECRET: Final = "client_secret"
-CONF_TOKEN: Final = "token"
+CONF_CLIENT_SECRET: Final = "client_secret"  # noqa: S105 - a key name
+CONF_TOKEN: Final = "token"  # noqa: S105 - a key name
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_LOCATIONS: Final = "locations"
 

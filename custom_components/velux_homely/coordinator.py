@@ -59,9 +59,7 @@ class VeluxHomelyCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 translation_domain=DOMAIN, translation_key="auth_failed"
             ) from err
         if isinstance(err, RateLimitedError):
-            raise UpdateFailed(
-                translation_domain=DOMAIN, translation_key="rate_limited"
-            ) from err
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="rate_limited") from err
         raise UpdateFailed(
             translation_domain=DOMAIN,
             translation_key="update_failed",

@@ -14,9 +14,7 @@ from .coordinator import VeluxHomelyCoordinator
 from .provider import VeluxHomelyConfigEntry
 
 
-class VeluxHomelyEntity[CoordinatorT: VeluxHomelyCoordinator[Any]](
-    CoordinatorEntity[CoordinatorT]
-):
+class VeluxHomelyEntity[CoordinatorT: VeluxHomelyCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
     """An entity bound to one device of a provider.
 
     Subclasses set ``_attr_device_info`` (or override ``device_info``); the unique

@@ -29,7 +29,9 @@ class ProviderRuntime(ABC):
     """The entry options the runtime was built with (set by ``async_setup_entry``)."""
 
     @abstractmethod
-    def async_setup_platform(self, platform: Platform, async_add_entities: AddEntitiesCallback) -> None:
+    def async_setup_platform(
+        self, platform: Platform, async_add_entities: AddEntitiesCallback
+    ) -> None:
         """Add the entities of ``platform`` now and whenever new devices appear."""
 
     @abstractmethod

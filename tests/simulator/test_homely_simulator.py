@@ -783,3 +783,29 @@ def test_public_names() -> None:
     assert homely.REFRESH_EXPIRED == "Refresh token expired"
     for name in homely.__all__:
         assert hasattr(homely, name)
+
+
+async def test_restart_on_the_same_port_keeps_state(
+    socket_enabled: None, live: list[LiveClient]
+) -> None:
+    sim = HomelySimulator()
+    await sim.start()
+    try:
+        url = sim.base_url
+        async with aiohttp.ClientSession() as session:
+            token = (await login(session, sim))["access_token"]
+            client = await connected(sim, live, LOCATION_ID, token)
+            await sim.stop()
+            await asyncio.wait_for(client.disconnected.wait(), WAIT)
+            await sim.start(port=int(url.rsplit(":", 1)[1]))
+            assert sim.base_url == url
+            status, _ = await call(session, sim, "GET", "/homely/locations", token=token)
+            assert status == 200
+            again = await connected(sim, live, LOCATION_ID, token)
+            await sim.set_alarm_state(LOCATION_ID, "BREACHED")
+            assert (await again.next_event())["data"]["state"] == "BREACHED"
+    finally:
+        for client in live:
+            await client.close()
+        live.clear()
+        await sim.stop()

@@ -193,7 +193,9 @@ class HomelyClient:
                 f"Homely rate limited {path}", retry_after=_retry_after(body, headers)
             )
         if status in (400, 401, 403):
-            raise AuthenticationError(f"Homely refused the credentials: {_error_message(body, status)}")
+            raise AuthenticationError(
+                f"Homely refused the credentials: {_error_message(body, status)}"
+            )
         self._raise_for_status(path, status, body, headers)
         return body
 
@@ -282,9 +284,7 @@ class HomelyClient:
         except TimeoutError as err:
             raise CommunicationError(f"Timeout talking to Homely ({path})") from err
         except aiohttp.ClientError as err:
-            raise CommunicationError(
-                f"Cannot reach Homely ({path}): {type(err).__name__}"
-            ) from err
+            raise CommunicationError(f"Cannot reach Homely ({path}): {type(err).__name__}") from err
         body: Any = None
         if text.strip():
             try:

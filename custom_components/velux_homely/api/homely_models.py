@@ -357,6 +357,10 @@ class AlarmStateChanged:
 type HomelyEvent = DeviceStateChanged | AlarmStateChanged
 
 
+class MalformedEventError(ValueError):
+    """The event lacks what its type needs."""
+
+
 class UnknownEventError(ValueError):
     """The event has a type this client does not handle."""
 
@@ -365,15 +369,15 @@ def parse_event(raw: Any) -> HomelyEvent:
     """Parse the payload of a Socket.IO ``event`` message.
 
     Raises :class:`UnknownEventError` for a well-formed event of another type and
-    :class:`ValueError` for a malformed one.
+    :class:`MalformedEventError` for a malformed one.
     """
     if not isinstance(raw, Mapping):
-        raise ValueError("event is not an object")
+        raise MalformedEventError("event is not an object")
     event_type = raw.get("type")
     # The vendor document calls the body "payload"; servers send "data".
     data = raw.get("data", raw.get("payload"))
     if not isinstance(event_type, str):
-        raise ValueError("event without type")
+        raise MalformedEventError("event without type")
     if event_type == EVENT_DEVICE_STATE_CHANGED:
         return _parse_device_event(data)
     if event_type == EVENT_ALARM_STATE_CHANGED:
@@ -383,10 +387,10 @@ def parse_event(raw: Any) -> HomelyEvent:
 
 def _parse_device_event(data: Any) -> DeviceStateChanged:
     if not isinstance(data, Mapping):
-        raise ValueError("device-state-changed without data")
+        raise MalformedEventError("device-state-changed without data")
     device_id = data.get("deviceId")
     if not isinstance(device_id, str) or not device_id:
-        raise ValueError("device-state-changed without deviceId")
+        raise MalformedEventError("device-state-changed without deviceId")
     raw_changes = data.get("changes")
     if not isinstance(raw_changes, list):
         single = data.get("change")
@@ -395,7 +399,7 @@ def _parse_device_event(data: Any) -> DeviceStateChanged:
         change for change in map(HomelyChange.from_api, raw_changes) if change is not None
     )
     if not changes:
-        raise ValueError("device-state-changed without changes")
+        raise MalformedEventError("device-state-changed without changes")
     return DeviceStateChanged(
         device_id=device_id,
         location_id=_optional_text(data.get("locationId")),
@@ -406,10 +410,10 @@ def _parse_device_event(data: Any) -> DeviceStateChanged:
 
 def _parse_alarm_event(data: Any) -> AlarmStateChanged:
     if not isinstance(data, Mapping):
-        raise ValueError("alarm-state-changed without data")
+        raise MalformedEventError("alarm-state-changed without data")
     state = data.get("state")
     if not isinstance(state, str) or not state:
-        raise ValueError("alarm-state-changed without state")
+        raise MalformedEventError("alarm-state-changed without state")
     return AlarmStateChanged(
         location_id=_optional_text(data.get("locationId")),
         state=state,

@@ -140,7 +140,7 @@ class HomelyLiveClient:
         _install_log_filter()
         delay = self.backoff_initial
         rejected: str | None = None
-        while not self.stopping:
+        while not self._stop.is_set():
             token: str | None = None
             wait = delay
             started = self._clock()
@@ -165,7 +165,7 @@ class HomelyLiveClient:
                 _LOGGER.debug(
                     "Homely live connection of %s failed: %s", self.location_id, self.last_error
                 )
-            if self.stopping:
+            if self._stop.is_set():
                 break
             # Whatever ended the connection, the next one uses a token fetched anew.
             rejected = token
@@ -173,7 +173,7 @@ class HomelyLiveClient:
                 wait = delay = self.backoff_initial
             self.next_delay = wait
             _LOGGER.debug(
-                "Reconnecting the Homely live connection of %s in %.1f s",
+                "Reconnecting the Homely live connection of %s in %.3f s",
                 self.location_id,
                 wait,
             )
@@ -251,9 +251,7 @@ class HomelyLiveClient:
             if was_connected:
                 reason = disconnect_reason[0] if disconnect_reason else "transport closed"
                 self.last_disconnect_reason = reason
-                _LOGGER.debug(
-                    "Homely live connection of %s ended: %s", self.location_id, reason
-                )
+                _LOGGER.debug("Homely live connection of %s ended: %s", self.location_id, reason)
                 if self._on_disconnected is not None and not self.stopping:
                     self._on_disconnected(self.location_id, reason)
 

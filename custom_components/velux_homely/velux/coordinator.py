@@ -1,0 +1,283 @@
+"""Coordinator of a VELUX ACTIVE account: topology now and then, live state often.
+
+* ``homesdata`` (homes, rooms, modules) at set-up and every 30 minutes;
+* one ``homestatus`` per home at every poll (the ``scan_interval`` option);
+* after a command, quick polls every 3 s until the commanded openers reached
+  their target (at most 2 minutes);
+* when the cloud limits requests: keep the last values, stop quick polls and
+  poll much less often until a poll succeeds again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
+
+from ..api.errors import ApiError, RateLimitedError
+from ..api.netatmo import NetatmoClient
+from ..api.netatmo_models import (
+    Home,
+    HomesData,
+    HomeStatus,
+    Module,
+    ModuleStatus,
+    OpenerStatus,
+    RoomStatus,
+)
+from ..const import LOGGER
+from ..coordinator import VeluxHomelyCoordinator, async_remove_stale_devices
+from ..provider import VeluxHomelyConfigEntry
+from .const import (
+    QUICK_POLL_INTERVAL,
+    QUICK_POLL_WINDOW,
+    RATE_LIMIT_BACKOFF_MAX,
+    RATE_LIMIT_BACKOFF_MIN,
+    RATE_LIMIT_HINT_MAX,
+    TOPOLOGY_INTERVAL,
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModuleView:
+    """Everything an entity needs about one module: topology and live state."""
+
+    home: Home
+    module: Module
+    status: ModuleStatus | None
+    room: RoomStatus | None
+    room_name: str | None
+    bridge_id: str | None
+    in_error: bool = False
+    """The cloud listed the module in ``errors`` (code 6: unreachable)."""
+
+    @property
+    def reachable(self) -> bool:
+        """Return True when the cloud reports the module and it is reachable."""
+        return self.status is not None and self.status.reachable is not False and not self.in_error
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VeluxData:
+    """The homes with a gateway (topology) and their latest status."""
+
+    homes: Mapping[str, Home]
+    status: Mapping[str, HomeStatus]
+
+    def module_ids(self) -> list[str]:
+        """Return the ids of every module of every home."""
+        return [module.id for home in self.homes.values() for module in home.modules]
+
+    def view(self, module_id: str) -> ModuleView | None:
+        """Return the topology and live state of a module (None if unknown)."""
+        for home in self.homes.values():
+            module = home.module(module_id)
+            if module is None:
+                continue
+            home_status = self.status.get(home.id)
+            status = home_status.modules.get(module_id) if home_status else None
+            room = home_status.rooms.get(module.room_id) if home_status and module.room_id else None
+            room_topology = home.room(module.room_id)
+            bridge_id = module.bridge or (status.bridge if status else None)
+            if module.type == "NXG":
+                bridge_id = module.id
+            elif bridge_id is None and home.gateways:
+                bridge_id = home.gateways[0].id
+            return ModuleView(
+                home=home,
+                module=module,
+                status=status,
+                room=room,
+                room_name=room_topology.name if room_topology else None,
+                bridge_id=bridge_id,
+                in_error=home_status is not None
+                and any(error.id == module_id for error in home_status.errors),
+            )
+        return None
+
+
+class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
+    """Polls one VELUX ACTIVE account."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: VeluxHomelyConfigEntry,
+        client: NetatmoClient,
+        *,
+        scan_interval: timedelta,
+    ) -> None:
+        """Set up the coordinator with the account's client and poll interval."""
+        super().__init__(
+            hass, entry, name=f"VELUX ACTIVE {entry.title}", update_interval=scan_interval
+        )
+        self.client = client
+        self.normal_interval = scan_interval
+        self.homes_data: HomesData | None = None
+        self._topology_next: datetime | None = None
+        self._devices_outdated = False
+        self._pending: set[str] = set()
+        self._quick_until: datetime | None = None
+        self.rate_limited_count = 0
+
+    def module_ids(self) -> list[str]:
+        """Return the ids of the modules in the latest data."""
+        return self.data.module_ids()
+
+    @property
+    def quick_polling(self) -> bool:
+        """Return True while movements after a command are being confirmed."""
+        return self._quick_until is not None
+
+    async def _async_update_data(self) -> VeluxData:
+        """Read the topology when due, then the status of every home."""
+        now = dt_util.utcnow()
+        try:
+            data = await self._async_fetch(now)
+        except RateLimitedError as err:
+            return self._rate_limited(err)
+        except ApiError as err:
+            self._schedule_next(now)
+            self.raise_update_error(err)
+        if self.rate_limited_count:
+            LOGGER.info("VELUX ACTIVE answers again; polling every %s", self.normal_interval)
+            self.rate_limited_count = 0
+        self._track_pending(data)
+        self._schedule_next(now)
+        return data
+
+    async def _async_fetch(self, now: datetime) -> VeluxData:
+        if self.homes_data is None or self._topology_next is None or now >= self._topology_next:
+            self.homes_data = await self.client.async_get_homes_data()
+            self._topology_next = now + TOPOLOGY_INTERVAL
+            self._devices_outdated = True
+        homes = self._homes(self.homes_data)
+        status = {home_id: await self.client.async_get_home_status(home_id) for home_id in homes}
+        data = VeluxData(homes=homes, status=status)
+        if self._devices_outdated:
+            self._devices_outdated = False
+            self._sync_devices(data)
+        return data
+
+    def _sync_devices(self, data: VeluxData) -> None:
+        """Create the gateway devices first (the others hang off them); drop vanished ones."""
+        # Imported here: the entity module imports this one.
+        from .entity import device_info_for  # noqa: PLC0415
+
+        registry = dr.async_get(self.hass)
+        for home in data.homes.values():
+            for gateway in home.gateways:
+                view = data.view(gateway.id)
+                if view is not None:
+                    registry.async_get_or_create(
+                        config_entry_id=self.config_entry.entry_id, **device_info_for(view)
+                    )
+        async_remove_stale_devices(self.hass, self.config_entry, data.module_ids())
+
+    @staticmethod
+    def _homes(homes_data: HomesData) -> dict[str, Home]:
+        return {home.id: home for home in homes_data.homes if home.gateways}
+
+    def _rate_limited(self, err: RateLimitedError) -> VeluxData:
+        """Keep the last data, stop quick polls and poll much less often."""
+        self._pending.clear()
+        self._quick_until = None
+        self.rate_limited_count += 1
+        backoff = min(
+            RATE_LIMIT_BACKOFF_MIN * 2 ** (self.rate_limited_count - 1), RATE_LIMIT_BACKOFF_MAX
+        )
+        delay = max(min(err.retry_after or 0.0, RATE_LIMIT_HINT_MAX), backoff)
+        self.update_interval = timedelta(seconds=delay)
+        if self.data is None:
+            self.raise_update_error(err)
+        if self.rate_limited_count == 1:
+            LOGGER.warning(
+                "VELUX ACTIVE limits the requests of this account; keeping the last values "
+                "and polling again in %d s",
+                delay,
+            )
+        return self.data
+
+    def _track_pending(self, data: VeluxData) -> None:
+        """Forget the commanded openers that reached their target."""
+        for module_id in list(self._pending):
+            view = data.view(module_id)
+            status = view.status if view else None
+            if not isinstance(status, OpenerStatus) or not status.is_moving:
+                self._pending.discard(module_id)
+
+    def _schedule_next(self, now: datetime) -> None:
+        """Poll quickly while movements are confirmed, else at the normal interval."""
+        if self._pending and self._quick_until is not None and now < self._quick_until:
+            self.update_interval = QUICK_POLL_INTERVAL
+            return
+        if self._quick_until is not None:
+            LOGGER.debug("Movements confirmed (or given up): back to %s", self.normal_interval)
+        self._pending.clear()
+        self._quick_until = None
+        self.update_interval = self.normal_interval
+
+    async def async_command(
+        self,
+        command: Awaitable[Any],
+        *,
+        home_id: str,
+        targets: Mapping[str, int] | None = None,
+        confirm: Iterable[str] = (),
+    ) -> None:
+        """Send a command, show its targets at once, then confirm them by quick polls.
+
+        ``targets`` maps opener ids to the position they were sent to (shown
+        optimistically); ``confirm`` lists further openers whose movement is awaited.
+        Without either (identify), nothing is polled.
+        """
+        await self.async_run_command(command)
+        if not targets and not confirm:
+            return
+        if targets:
+            self._set_targets(home_id, targets)
+        self._pending.update(targets or {})
+        self._pending.update(confirm)
+        self._quick_until = dt_util.utcnow() + QUICK_POLL_WINDOW
+        self.update_interval = QUICK_POLL_INTERVAL
+        await self.async_request_refresh()
+
+    def _set_targets(self, home_id: str, targets: Mapping[str, int]) -> None:
+        """Show new target positions before the cloud confirms them."""
+        home_status = self.data.status.get(home_id)
+        if home_status is None:
+            return
+        modules = dict(home_status.modules)
+        for module_id, target in targets.items():
+            status = modules.get(module_id)
+            if isinstance(status, OpenerStatus):
+                # A stop (negative target) is shown as "stays where it is".
+                shown = target if target >= 0 else status.current_position
+                modules[module_id] = replace(status, target_position=shown)
+        status_map = {**self.data.status, home_id: replace(home_status, modules=modules)}
+        self.data = replace(self.data, status=status_map)
+        self.async_update_listeners()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return the state of the coordinator and the raw answers it holds."""
+        return {
+            "last_update_success": self.last_update_success,
+            "update_interval": self.update_interval.total_seconds()
+            if self.update_interval
+            else None,
+            "normal_interval": self.normal_interval.total_seconds(),
+            "quick_polling": self.quick_polling,
+            "pending": sorted(self._pending),
+            "rate_limited_count": self.rate_limited_count,
+            "homesdata": dict(self.homes_data.raw) if self.homes_data else None,
+            "homestatus": {
+                home_id: dict(status.raw) for home_id, status in self.data.status.items()
+            }
+            if self.data
+            else None,
+        }

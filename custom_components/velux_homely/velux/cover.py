@@ -1,0 +1,165 @@
+"""Covers of VELUX ACTIVE: roof windows, shutters, blinds and awnings (NXO)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.cover import (
+    ATTR_POSITION,
+    CoverDeviceClass,
+    CoverEntity,
+    CoverEntityDescription,
+    CoverEntityFeature,
+)
+from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
+
+from ..api.netatmo import STOP_POSITION
+from ..api.netatmo_models import TYPE_OPENER, OpenerStatus
+from ..const import DOMAIN
+from ..entity import async_add_entities_for_devices
+from .coordinator import ModuleView, VeluxCoordinator
+from .entity import VeluxEntity, VeluxEntityDescription
+
+DEVICE_CLASSES = {
+    "window": CoverDeviceClass.WINDOW,
+    "shutter": CoverDeviceClass.SHUTTER,
+    "blind": CoverDeviceClass.BLIND,
+    "venetian_blind": CoverDeviceClass.BLIND,
+    "awning_blind": CoverDeviceClass.AWNING,
+}
+WINDOW = "window"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VeluxCoverEntityDescription(VeluxEntityDescription, CoverEntityDescription):
+    """An opener cover."""
+
+
+OPENER = VeluxCoverEntityDescription(
+    key="cover",
+    translation_key="opener",
+    name=None,
+    exists_fn=lambda view: view.module.type == TYPE_OPENER,
+)
+
+
+def _entities(coordinator: VeluxCoordinator, module_id: str) -> list[Entity]:
+    view = coordinator.data.view(module_id)
+    if view is None or not OPENER.exists_fn(view):
+        return []
+    return [VeluxCover(coordinator, view, OPENER)]
+
+
+@callback
+def async_setup_covers(
+    coordinator: VeluxCoordinator, async_add_entities: AddEntitiesCallback
+) -> None:
+    """Add a cover per opener, now and whenever one appears."""
+    async_add_entities_for_devices(
+        coordinator.config_entry,
+        coordinator,
+        async_add_entities,
+        coordinator.module_ids,
+        lambda module_id: _entities(coordinator, module_id),
+    )
+
+
+class VeluxCover(VeluxEntity, CoverEntity):
+    """A VELUX window, shutter, blind or awning."""
+
+    entity_description: VeluxCoverEntityDescription
+
+    _attr_supported_features = (
+        CoverEntityFeature.OPEN
+        | CoverEntityFeature.CLOSE
+        | CoverEntityFeature.STOP
+        | CoverEntityFeature.SET_POSITION
+    )
+
+    def __init__(
+        self,
+        coordinator: VeluxCoordinator,
+        view: ModuleView,
+        description: VeluxCoverEntityDescription,
+    ) -> None:
+        """Set the device class from the opener's VELUX type."""
+        super().__init__(coordinator, view, description)
+        self._velux_type = view.module.velux_type
+        self._attr_device_class = DEVICE_CLASSES.get(self._velux_type or "")
+
+    @property
+    def _status(self) -> OpenerStatus | None:
+        view = self.view
+        status = view.status if view else None
+        return status if isinstance(status, OpenerStatus) else None
+
+    @property
+    def current_cover_position(self) -> int | None:
+        """Return the position: 0 closed, 100 fully open."""
+        status = self._status
+        return status.current_position if status else None
+
+    @property
+    def is_closed(self) -> bool | None:
+        """Return True when fully closed."""
+        position = self.current_cover_position
+        return None if position is None else position == 0
+
+    @property
+    def is_opening(self) -> bool:
+        """Return True while moving toward a more open target."""
+        status = self._status
+        return bool(
+            status
+            and status.is_moving
+            and (status.target_position or 0) > (status.current_position or 0)
+        )
+
+    @property
+    def is_closing(self) -> bool:
+        """Return True while moving toward a more closed target."""
+        status = self._status
+        return bool(
+            status
+            and status.is_moving
+            and (status.target_position or 0) < (status.current_position or 0)
+        )
+
+    async def async_open_cover(self, **kwargs: Any) -> None:
+        """Open fully."""
+        await self._async_move(100)
+
+    async def async_close_cover(self, **kwargs: Any) -> None:
+        """Close fully."""
+        await self._async_move(0)
+
+    async def async_set_cover_position(self, **kwargs: Any) -> None:
+        """Move to a position."""
+        await self._async_move(int(kwargs[ATTR_POSITION]))
+
+    async def async_stop_cover(self, **kwargs: Any) -> None:
+        """Stop where it is."""
+        await self._async_move(STOP_POSITION)
+
+    async def _async_move(self, position: int) -> None:
+        view = self.view
+        if view is None:  # pragma: no cover - the entity is removed with its module
+            return
+        if self._velux_type == WINDOW and position > 0:
+            # Opening a roof window must be signed with the gateway's key.
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="signature_required",
+                translation_placeholders={"name": view.module.name or self.device_id},
+            )
+        await self.coordinator.async_command(
+            self.coordinator.client.async_set_position(
+                view.home.id, self.device_id, view.bridge_id, position
+            ),
+            home_id=view.home.id,
+            targets={self.device_id: position},
+        )

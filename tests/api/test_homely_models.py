@@ -1,0 +1,247 @@
+"""Parsing of Homely documents and events: lenient, typed, stale changes dropped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from custom_components.velux_homely.api.errors import InvalidResponseError
+from custom_components.velux_homely.api.homely_models import (
+    AlarmStateChanged,
+    DeviceStateChanged,
+    HomelyChange,
+    HomelyDevice,
+    HomelyHome,
+    HomelyState,
+    MalformedEventError,
+    UnknownEventError,
+    parse_event,
+    parse_locations,
+    parse_timestamp,
+)
+
+T1 = "2026-01-14T09:00:00.000Z"
+T2 = "2026-01-14T10:00:00.000Z"
+
+
+def _home(**extra: Any) -> dict[str, Any]:
+    return {
+        "locationId": "loc",
+        "gatewayserial": "GW",
+        "name": "Home",
+        "alarmState": "DISARMED",
+        "userRoleAtLocation": "ADMIN",
+        "devices": [
+            {
+                "id": "dev",
+                "name": "Motion",
+                "serialNumber": "SN",
+                "location": "Floor 1 - Entrance",
+                "online": True,
+                "modelId": "m",
+                "modelName": "Motion Sensor Mini",
+                "features": {
+                    "alarm": {"states": {"alarm": {"value": False, "lastUpdated": T2}}},
+                    "temperature": {"states": {"temperature": {"value": None, "lastUpdated": None}}},
+                    "broken": "not an object",
+                    "nostates": {"states": []},
+                },
+            },
+            {"name": "no id"},
+            "not a device",
+        ],
+        **extra,
+    }
+
+
+def test_timestamps() -> None:
+    assert parse_timestamp(T1) == datetime(2026, 1, 14, 9, tzinfo=UTC)
+    assert parse_timestamp("2026-01-14T09:00:00") == datetime(2026, 1, 14, 9, tzinfo=UTC)
+    assert parse_timestamp(1_768_381_200) == datetime(2026, 1, 14, 9, tzinfo=UTC)
+    assert parse_timestamp(1_768_381_200_000) == datetime(2026, 1, 14, 9, tzinfo=UTC)
+    assert parse_timestamp(10**20) is None
+    assert parse_timestamp("yesterday") is None
+    assert parse_timestamp(None) is None
+    assert parse_timestamp(True) is None
+    assert parse_timestamp("") is None
+
+
+def test_locations() -> None:
+    locations = parse_locations(
+        [
+            {
+                "name": "Home",
+                "role": "ADMIN",
+                "userId": "u",
+                "locationId": "loc",
+                "gatewayserial": "GW",
+            },
+            {"locationId": "loc2"},
+        ]
+    )
+    assert locations[0].name == "Home"
+    assert locations[0].user_id == "u"
+    assert locations[0].gateway_serial == "GW"
+    assert locations[1].name == "loc2"
+    assert locations[1].role is None
+    with pytest.raises(InvalidResponseError):
+        parse_locations({"locationId": "x"})
+    with pytest.raises(InvalidResponseError):
+        parse_locations(["x"])
+    with pytest.raises(InvalidResponseError):
+        parse_locations([{"name": "no id"}])
+
+
+def test_home_is_lenient() -> None:
+    home = HomelyHome.from_api(_home())
+    assert list(home.devices) == ["dev"]
+    device = home.devices["dev"]
+    assert device.value("alarm", "alarm") is False
+    assert device.state("alarm", "alarm") == HomelyState(False, parse_timestamp(T2))
+    # null value and null stamp: unknown, not zero
+    assert device.has("temperature", "temperature")
+    assert device.value("temperature", "temperature") is None
+    assert device.state("temperature", "temperature") == HomelyState(None, None)
+    assert device.value("battery", "low") is None
+    assert not device.has("broken", "x")
+    assert "nostates" not in device.features
+    with pytest.raises(InvalidResponseError):
+        HomelyHome.from_api([])
+    with pytest.raises(InvalidResponseError):
+        HomelyHome.from_api({"devices": []})
+    with pytest.raises(InvalidResponseError):
+        HomelyDevice.from_api("x")
+
+
+def test_device_defaults() -> None:
+    device = HomelyDevice.from_api(
+        {"id": "d", "online": "yes", "features": [], "name": 5, "location": None}
+    )
+    assert device.online is True
+    assert device.name == "d"
+    assert device.location == ""
+    assert device.features == {}
+    assert HomelyState.from_api("x") == HomelyState(None, None)
+    odd = HomelyState.from_api({"value": [1, 2], "lastUpdated": 5})
+    assert odd.value is None
+
+
+def _device_event(*changes: dict[str, Any], **data: Any) -> dict[str, Any]:
+    return {
+        "type": "device-state-changed",
+        "data": {
+            "deviceId": "dev",
+            "locationId": "sub",
+            "rootLocationId": "loc",
+            "changes": list(changes),
+            **data,
+        },
+    }
+
+
+def test_device_event_and_stale_changes() -> None:
+    home = HomelyHome.from_api(_home())
+    event = parse_event(
+        _device_event(
+            {"feature": "alarm", "stateName": "alarm", "value": True, "lastUpdated": T1},
+            {"feature": "temperature", "stateName": "temperature", "value": 21.5, "lastUpdated": T1},
+        )
+    )
+    assert isinstance(event, DeviceStateChanged)
+    assert event.location_candidates == ("loc", "sub")
+    updated = home.with_device_changes(event)
+    assert updated is not None
+    device = updated.devices["dev"]
+    # alarm change is older than the state held (T2): dropped; temperature applied
+    assert device.value("alarm", "alarm") is False
+    assert device.value("temperature", "temperature") == 21.5
+    # the original home is untouched (frozen data)
+    assert home.devices["dev"].value("temperature", "temperature") is None
+
+    stale = parse_event(
+        _device_event({"feature": "alarm", "stateName": "alarm", "value": True, "lastUpdated": T1})
+    )
+    assert isinstance(stale, DeviceStateChanged)
+    assert home.with_device_changes(stale) is None
+
+    new_state = parse_event(
+        _device_event({"feature": "battery", "stateName": "low", "value": True, "lastUpdated": T2})
+    )
+    assert isinstance(new_state, DeviceStateChanged)
+    added = home.with_device_changes(new_state)
+    assert added is not None
+    assert added.devices["dev"].value("battery", "low") is True
+
+    unknown_device = parse_event(
+        {
+            "type": "device-state-changed",
+            "data": {
+                "deviceId": "other",
+                "change": {"feature": "a", "stateName": "b", "value": 1, "lastUpdated": None},
+            },
+        }
+    )
+    assert isinstance(unknown_device, DeviceStateChanged)
+    assert unknown_device.changes == (HomelyChange(feature="a", state_name="b", value=1, last_updated=None),)
+    assert unknown_device.location_candidates == ()
+    assert home.with_device_changes(unknown_device) is None
+
+
+def test_alarm_event() -> None:
+    home = HomelyHome.from_api(_home())
+    event = parse_event(
+        {
+            "type": "alarm-state-changed",
+            "payload": {
+                "locationId": "loc",
+                "state": "ARMED_AWAY",
+                "userId": "u",
+                "userName": "Kari",
+                "timestamp": T2,
+            },
+        }
+    )
+    assert isinstance(event, AlarmStateChanged)
+    armed = home.with_alarm_change(event)
+    assert armed is not None
+    assert (armed.alarm_state, armed.alarm_changed_by) == ("ARMED_AWAY", "Kari")
+    older = AlarmStateChanged(
+        location_id="loc",
+        state="DISARMED",
+        user_id=None,
+        user_name=None,
+        timestamp=parse_timestamp(T1),
+    )
+    assert armed.with_alarm_change(older) is None
+    # a resync keeps who/when while the state is the same, drops them when it changed
+    same = HomelyHome.from_api(_home(alarmState="ARMED_AWAY")).merged_with(armed)
+    assert same.alarm_changed_by == "Kari"
+    other = HomelyHome.from_api(_home()).merged_with(armed)
+    assert other.alarm_changed_by is None
+    assert HomelyHome.from_api(_home()).merged_with(None).alarm_changed_at is None
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "text",
+        {"data": {}},
+        {"type": "device-state-changed"},
+        {"type": "device-state-changed", "data": {"changes": []}},
+        {"type": "device-state-changed", "data": {"deviceId": "d", "changes": []}},
+        {"type": "device-state-changed", "data": {"deviceId": "d", "changes": ["x", {"feature": ""}]}},
+        {"type": "device-state-changed", "data": {"deviceId": "d", "changes": [{"feature": "a"}]}},
+        {"type": "alarm-state-changed", "data": None},
+        {"type": "alarm-state-changed", "data": {"state": ""}},
+    ],
+)
+def test_malformed_events(payload: Any) -> None:
+    with pytest.raises(MalformedEventError):
+        parse_event(payload)
+
+
+def test_unknown_event_type() -> None:
+    with pytest.raises(UnknownEventError):
+        parse_event({"type": "device-added", "data": {}})

@@ -1,0 +1,196 @@
+"""Set-up, unload and recovery of a Homely entry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.velux_homely.const import DOMAIN
+from simulator.homely import CABIN_LOCATION_ID, LOCATION_ID, HomelySimulator
+
+from .conftest import SleepRecorder, all_live, make_entry, runtime_of, wait_for
+
+LOGIN = "/homely/oauth/token"
+LOCATIONS = "/homely/locations"
+HOME = f"/homely/home/{LOCATION_ID}"
+CABIN_HOME = f"/homely/home/{CABIN_LOCATION_ID}"
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_setup_reads_once_and_connects_each_location(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    await wait_for(lambda: all_live(entry))
+    # one login, the locations, one /home per location; the first connection adds no resync
+    assert [r.path for r in homely_sim.requests] == [LOGIN, LOCATIONS, HOME, CABIN_HOME]
+    assert homely_sim.connections(LOCATION_ID) == 1
+    assert homely_sim.connections(CABIN_LOCATION_ID) == 1
+    token = homely_sim.requests[-1].authorization
+    assert [f"Bearer {t}" for _, t in homely_sim.connect_log] == [token, token]
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    await wait_for(lambda: homely_sim.connections(LOCATION_ID) == 0)
+    assert homely_sim.connections(CABIN_LOCATION_ID) == 0
+    assert len(homely_sim.connect_log) == 2
+
+
+async def test_rate_limited_at_startup_waits_retry_after(
+    hass: HomeAssistant, homely_sim: HomelySimulator, fast_tuning: SleepRecorder
+) -> None:
+    homely_sim.rate_limit_next(1, retry_after=4)
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert fast_tuning.calls == [4]
+    assert homely_sim.count(HOME) == 2
+    assert hass.states.get("alarm_control_panel.demo_home").state == "disarmed"
+
+
+async def test_rate_limited_at_startup_recovers_by_itself(
+    hass: HomeAssistant, homely_sim: HomelySimulator, fast_tuning: SleepRecorder
+) -> None:
+    homely_sim.rate_limit_next(3, retry_after=4)
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert fast_tuning.calls == [4, 4]
+    assert homely_sim.count(HOME) == 3
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
+    await wait_for(lambda: entry.state is ConfigEntryState.LOADED)
+    await wait_for(lambda: all_live(entry))
+    assert homely_sim.count(HOME) == 4
+
+
+async def test_bad_credentials_at_setup_start_reauth(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
+    homely_sim.set_password("changed")
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
+async def test_cached_locations_when_listing_fails(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
+    homely_sim.fail_next(1, status=503, path=LOCATIONS)
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    assert set(runtime_of(entry).coordinators) == {LOCATION_ID, CABIN_LOCATION_ID}
+
+
+async def test_listing_fails_without_cache(hass: HomeAssistant, homely_sim: HomelySimulator) -> None:
+    homely_sim.fail_next(1, status=503, path=LOCATIONS)
+    entry = make_entry(homely_sim)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={k: v for k, v in entry.data.items() if k != "known_locations"},
+        options=entry.options,
+    )
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert homely_sim.count(HOME) == 0
+
+
+async def test_location_list_is_cached_in_the_entry(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
+    homely_sim.locations[CABIN_LOCATION_ID].name = "Hytta ved sjøen"
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    assert entry.data["known_locations"] == {
+        LOCATION_ID: "Demo Home",
+        CABIN_LOCATION_ID: "Hytta ved sjøen",
+    }
+
+
+async def test_home_unreachable_at_setup(hass: HomeAssistant, homely_sim: HomelySimulator) -> None:
+    homely_sim.fail_next(1, status=500, path=HOME)
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert homely_sim.connect_log == []
+
+
+async def test_options_select_locations(hass: HomeAssistant, homely_sim: HomelySimulator) -> None:
+    entry = make_entry(homely_sim, options={"locations": [CABIN_LOCATION_ID]})
+    await _setup(hass, entry)
+    await wait_for(lambda: all_live(entry))
+    assert set(runtime_of(entry).coordinators) == {CABIN_LOCATION_ID}
+    assert homely_sim.count(HOME) == 0
+    assert homely_sim.connections(LOCATION_ID) == 0
+    assert hass.states.get("alarm_control_panel.hytta") is not None
+    assert hass.states.get("alarm_control_panel.demo_home") is None
+
+
+async def test_options_with_vanished_locations_show_all(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
+    entry = make_entry(homely_sim, options={"locations": ["gone"]})
+    await _setup(hass, entry)
+    assert set(runtime_of(entry).coordinators) == {LOCATION_ID, CABIN_LOCATION_ID}
+
+
+async def test_stale_devices_are_removed_at_setup(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
+    entry = make_entry(homely_sim)
+    entry.add_to_hass(hass)
+    registry = dr.async_get(hass)
+    registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "deleted-device")}, name="Old"
+    )
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get_device(identifiers={(DOMAIN, "deleted-device")}) is None
+    gateway = registry.async_get_device(identifiers={(DOMAIN, LOCATION_ID)})
+    assert gateway is not None
+    assert (gateway.name, gateway.model, gateway.manufacturer) == (
+        "Demo Home",
+        "Homely gateway",
+        "Homely",
+    )
+
+
+async def test_credentials_refused_while_reconnecting_start_reauth(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    homely_sim.set_password("changed")
+    homely_sim.expire_refresh_tokens()
+    await homely_sim.expire_access_tokens()
+    await wait_for(lambda: bool(hass.config_entries.flow.async_progress()))
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress()
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+    runtime = runtime_of(loaded_entry)
+    await wait_for(lambda: all(task.done() for task in runtime._tasks.values()))
+    assert homely_sim.connections(LOCATION_ID) == 0
+
+
+async def test_home_assistant_stop_closes_connections(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    await wait_for(lambda: homely_sim.connections(LOCATION_ID) == 0)
+    assert homely_sim.connections(CABIN_LOCATION_ID) == 0
+    assert len(homely_sim.connect_log) == 2

@@ -1,0 +1,362 @@
+"""Live events, reconnects, resyncs and polling of a loaded Homely entry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Any
+
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.velux_homely.const import DOMAIN
+from custom_components.velux_homely.homely import alarm_control_panel
+from simulator.homely import (
+    CABIN_ENTRY_ID,
+    CABIN_LOCATION_ID,
+    ENTRY_ID,
+    FLOOD_ID,
+    HAN_ID,
+    LOCATION_ID,
+    MOTION_ID,
+    HomelySimulator,
+)
+
+from .conftest import all_live, runtime_of, wait_for
+
+HOME = f"/homely/home/{LOCATION_ID}"
+CABIN_HOME = f"/homely/home/{CABIN_LOCATION_ID}"
+REFRESH = "/homely/oauth/refresh-token"
+MOTION = "binary_sensor.motion_hallway_motion"
+PANEL = "alarm_control_panel.demo_home"
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.state
+
+
+async def _fire(hass: HomeAssistant, **delta: float) -> None:
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(**delta))
+    await hass.async_block_till_done()
+
+
+async def test_events_change_entities_without_rest_calls(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    calls = len(homely_sim.requests)
+    assert _state(hass, MOTION) == "off"
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await wait_for(lambda: _state(hass, MOTION) == "on")
+
+    await homely_sim.tick_meter(HAN_ID, wh=2500, demand=2100)
+    await wait_for(lambda: _state(hass, "sensor.han_plug_power") == "2100")
+    assert _state(hass, "sensor.han_plug_energy_imported") == "12348.17"
+
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY", user_name="Kari")
+    await wait_for(lambda: _state(hass, PANEL) == "armed_away")
+    panel = hass.states.get(PANEL)
+    assert panel is not None
+    assert panel.attributes["changed_by"] == "Kari"
+    assert panel.attributes["homely_state"] == "ARMED_AWAY"
+    assert panel.attributes["changed_at"] is not None
+    # the cabin's panel did not move
+    assert _state(hass, "alarm_control_panel.hytta") == "disarmed"
+    assert len(homely_sim.requests) == calls
+
+
+async def test_event_for_a_sub_location_and_unknown_ids(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    sub_location = "7d3f7a5e-1111-4f3e-9a6b-2b1c0d5e8f00"
+    await homely_sim.change_device(ENTRY_ID, "alarm", "alarm", True, location_id=sub_location)
+    await wait_for(lambda: _state(hass, "binary_sensor.front_door_opening") == "on")
+
+    # ids that name no location: the device (known in the cabin) decides
+    await homely_sim.emit_raw(
+        CABIN_LOCATION_ID,
+        {
+            "type": "device-state-changed",
+            "data": {
+                "deviceId": CABIN_ENTRY_ID,
+                "locationId": "unknown",
+                "changes": [
+                    {
+                        "feature": "alarm",
+                        "stateName": "alarm",
+                        "value": True,
+                        "lastUpdated": "2030-01-01T00:00:00Z",
+                    }
+                ],
+            },
+        },
+    )
+    await wait_for(lambda: _state(hass, "binary_sensor.cabin_door_opening") == "on")
+    # an event for a device of the home, delivered on the cabin's connection
+    await homely_sim.emit_raw(
+        CABIN_LOCATION_ID,
+        {
+            "type": "device-state-changed",
+            "data": {
+                "deviceId": MOTION_ID,
+                "rootLocationId": CABIN_LOCATION_ID,
+                "changes": [
+                    {
+                        "feature": "alarm",
+                        "stateName": "alarm",
+                        "value": True,
+                        "lastUpdated": "2030-01-01T00:00:00Z",
+                    }
+                ],
+            },
+        },
+    )
+    await wait_for(lambda: _state(hass, MOTION) == "on")
+    # an alarm event without locationId: the connection's location
+    await homely_sim.emit_raw(
+        CABIN_LOCATION_ID,
+        {"type": "alarm-state-changed", "data": {"state": "ARMED_NIGHT"}},
+    )
+    await wait_for(lambda: _state(hass, "alarm_control_panel.hytta") == "armed_night")
+    # an unknown device: ignored until a resync shows it
+    await homely_sim.emit_raw(
+        LOCATION_ID,
+        {
+            "type": "device-state-changed",
+            "data": {
+                "deviceId": "new-device",
+                "rootLocationId": LOCATION_ID,
+                "changes": [{"feature": "alarm", "stateName": "alarm", "value": True}],
+            },
+        },
+    )
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_STAY")
+    await wait_for(lambda: _state(hass, PANEL) == "armed_home")
+
+
+async def test_stale_changes_are_dropped(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    await homely_sim.change_device(
+        MOTION_ID, "alarm", "alarm", True, last_updated="2020-01-01T00:00:00.000Z"
+    )
+    await wait_for(lambda: coordinator.events_stale == 1)
+    assert _state(hass, MOTION) == "off"
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await wait_for(lambda: _state(hass, MOTION) == "on")
+
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
+    await wait_for(lambda: _state(hass, PANEL) == "armed_away")
+    await homely_sim.emit_raw(
+        LOCATION_ID,
+        {
+            "type": "alarm-state-changed",
+            "data": {
+                "locationId": LOCATION_ID,
+                "state": "DISARMED",
+                "timestamp": "2020-01-01T00:00:00Z",
+            },
+        },
+    )
+    await wait_for(lambda: coordinator.events_stale == 2)
+    assert _state(hass, PANEL) == "armed_away"
+
+
+@pytest.mark.parametrize(
+    ("homely", "shown"),
+    [
+        ("ARMED_NIGHT", "armed_night"),
+        ("ARMED_PARTLY", "armed_home"),
+        ("BREACHED", "triggered"),
+        ("ALARM_PENDING", "pending"),
+        ("ALARM_STAY_PENDING", "pending"),
+        ("ARM_PENDING", "arming"),
+        ("ARMED_AWAY_PENDING", "arming"),
+        ("ARM_NIGHT_PENDING", "arming"),
+    ],
+)
+async def test_alarm_states(
+    hass: HomeAssistant,
+    homely_sim: HomelySimulator,
+    loaded_entry: MockConfigEntry,
+    homely: str,
+    shown: str,
+) -> None:
+    await homely_sim.set_alarm_state(LOCATION_ID, homely)
+    await wait_for(lambda: _state(hass, PANEL) == shown)
+
+
+async def test_unknown_alarm_state_is_logged_once(
+    hass: HomeAssistant,
+    homely_sim: HomelySimulator,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    alarm_control_panel._warned.discard("ARMED_ON_THE_MOON")
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_ON_THE_MOON", user_name="Ola")
+    await wait_for(lambda: _state(hass, PANEL) == STATE_UNKNOWN)
+    panel = hass.states.get(PANEL)
+    assert panel is not None
+    assert panel.attributes["homely_state"] == "ARMED_ON_THE_MOON"
+    assert panel.attributes["changed_by"] == "Ola"
+    await homely_sim.set_alarm_state(LOCATION_ID, "DISARMED")
+    await wait_for(lambda: _state(hass, PANEL) == "disarmed")
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_ON_THE_MOON", user_name="Kari")
+    await wait_for(lambda: hass.states.get(PANEL).attributes["changed_by"] == "Kari")
+    warnings = [r for r in caplog.records if "Unknown Homely alarm state" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+
+
+async def test_server_disconnect_reconnects_with_fresh_token_and_resyncs(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    first_token = homely_sim.connect_log[0][1]
+    # a change the live connection never reports (it happens "during the gap")
+    homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_NIGHT"
+    await homely_sim.disconnect(LOCATION_ID)
+    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    await wait_for(lambda: _state(hass, PANEL) == "armed_night")
+    assert len(homely_sim.connect_log) == 3
+    assert homely_sim.connect_log[2][0] == LOCATION_ID
+    assert homely_sim.connect_log[2][1] != first_token
+    assert homely_sim.count(REFRESH) == 1
+    assert homely_sim.count(CABIN_HOME) == 1
+    assert homely_sim.connections(LOCATION_ID) == 1
+    assert homely_sim.connections(CABIN_LOCATION_ID) == 1
+    # events flow on the new connection
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await wait_for(lambda: _state(hass, MOTION) == "on")
+
+
+async def test_token_expiry_during_the_connections(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    await homely_sim.expire_access_tokens()
+    await wait_for(lambda: len(homely_sim.connect_log) == 4 and all_live(loaded_entry))
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and homely_sim.count(CABIN_HOME) == 2)
+    # both connections share one new token: one refresh
+    assert homely_sim.count(REFRESH) == 1
+    assert homely_sim.logins == 1
+    assert homely_sim.rejected_connects == 0
+    assert homely_sim.connect_log[2][1] == homely_sim.connect_log[3][1]
+    assert homely_sim.connections(LOCATION_ID) == 1
+    assert homely_sim.connections(CABIN_LOCATION_ID) == 1
+
+
+async def test_slow_resync_while_live_and_device_added_and_removed(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    # events do not postpone the slow resync
+    await _fire(hass, minutes=20)
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await wait_for(lambda: _state(hass, MOTION) == "on")
+    assert homely_sim.count(HOME) == 1
+
+    new_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Basement flood")
+    homely_sim.remove_device(FLOOD_ID)
+    await _fire(hass, minutes=31)
+    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    await wait_for(lambda: hass.states.get("binary_sensor.basement_flood_moisture") is not None)
+    assert homely_sim.count(CABIN_HOME) == 2
+    devices = dr.async_get(hass)
+    await wait_for(lambda: devices.async_get_device(identifiers={(DOMAIN, FLOOD_ID)}) is None)
+    assert devices.async_get_device(identifiers={(DOMAIN, new_id)}) is not None
+    assert er.async_get(hass).async_get("binary_sensor.flood_alarm_moisture") is None
+    assert hass.states.get("binary_sensor.flood_alarm_moisture") is None
+
+
+async def test_offline_device_is_unavailable(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    homely_sim.set_online(MOTION_ID, False)
+    await _fire(hass, minutes=31)
+    await wait_for(lambda: _state(hass, MOTION) == STATE_UNAVAILABLE)
+    assert _state(hass, "sensor.motion_hallway_temperature") == STATE_UNAVAILABLE
+    assert _state(hass, "binary_sensor.motion_hallway_connectivity") == "off"
+    assert _state(hass, "binary_sensor.front_door_opening") == "off"
+
+
+async def test_polls_at_the_option_interval_while_the_connection_is_down(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    # with the connection up, the poll interval (2 min) does nothing
+    await _fire(hass, minutes=3)
+    assert homely_sim.count(HOME) == 1
+    # no new token can be had: the connection stays down (REST still has a valid token)
+    homely_sim.fail_next(1000, status=503, path="/homely/oauth")
+    await homely_sim.disconnect(LOCATION_ID)
+    runtime = runtime_of(loaded_entry)
+    await wait_for(lambda: not runtime.coordinators[LOCATION_ID].live_connected)
+    await _fire(hass, minutes=2, seconds=5)
+    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    assert homely_sim.count(CABIN_HOME) == 1
+    await _fire(hass, minutes=4, seconds=10)
+    await wait_for(lambda: homely_sim.count(HOME) == 3)
+    assert _state(hass, MOTION) == "off"
+    # REST down too: the entities go unavailable
+    homely_sim.fail_next(5, status=502, path=HOME)
+    await _fire(hass, minutes=6, seconds=15)
+    await wait_for(lambda: _state(hass, MOTION) == STATE_UNAVAILABLE)
+
+
+async def test_rate_limited_resync_keeps_data_and_honours_retry_after(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    homely_sim.rate_limit_next(1, retry_after=300, path=HOME)
+    await _fire(hass, minutes=31)
+    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    assert _state(hass, MOTION) == "off"
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    assert coordinator.diagnostics()["rate_limited_for"] > 200
+    # a reconnect within the window does not call /home before retryAfter
+    await homely_sim.disconnect(LOCATION_ID)
+    await wait_for(lambda: len(homely_sim.connect_log) == 3)
+    await _fire(hass, minutes=31, seconds=200)
+    assert homely_sim.count(HOME) == 2
+    await _fire(hass, minutes=36, seconds=5)
+    await wait_for(lambda: homely_sim.count(HOME) == 3)
+    assert _state(hass, MOTION) == "off"
+
+
+async def test_resync_failure_while_live_keeps_entities(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    homely_sim.fail_next(1, status=500, path=HOME)
+    await _fire(hass, minutes=31)
+    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    assert _state(hass, MOTION) == "off"
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await wait_for(lambda: _state(hass, MOTION) == "on")
+
+
+async def test_unknown_model_and_odd_values(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    odd: dict[str, Any] = {
+        "id": "0b7a7d4e-7e0e-4c3e-8f3c-1c2d3e4f5a6b",
+        "name": "Mystery",
+        "serialNumber": None,
+        "location": "",
+        "online": True,
+        "modelId": None,
+        "modelName": None,
+        "features": {
+            "alarm": {"states": {"alarm": {"value": 1, "lastUpdated": None}}},
+            "temperature": {"states": {"temperature": {"value": "warm", "lastUpdated": None}}},
+            "battery": {"states": {"low": {"value": "true", "lastUpdated": None}}},
+        },
+    }
+    homely_sim.locations[LOCATION_ID].devices.append(odd)
+    await _fire(hass, minutes=31)
+    await wait_for(lambda: hass.states.get("binary_sensor.mystery_alarm") is not None)
+    await hass.async_block_till_done()
+    assert _state(hass, "binary_sensor.mystery_alarm") == "on"
+    assert _state(hass, "binary_sensor.mystery_battery") == "on"
+    assert _state(hass, "sensor.mystery_temperature") == STATE_UNKNOWN

@@ -1,0 +1,174 @@
+"""The generic parts of the config flow: menu, reauth, reconfigure, options, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.velux_homely import registry
+from custom_components.velux_homely.const import (
+    CONF_BASE_URL,
+    CONF_PROVIDER,
+    CONF_SCAN_INTERVAL,
+    CONF_TOKEN,
+    DOMAIN,
+    PROVIDER_HOMELY,
+    PROVIDER_VELUX,
+)
+from simulator.velux import DEMO_PASSWORD, DEMO_USERNAME, VeluxSimulator
+
+
+def velux_entry(sim: VeluxSimulator, **data: Any) -> MockConfigEntry:
+    """The entry the flow creates for the simulator's demo account."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"VELUX ACTIVE ({DEMO_USERNAME})",
+        unique_id=f"{PROVIDER_VELUX}:{DEMO_USERNAME}",
+        data={
+            CONF_PROVIDER: PROVIDER_VELUX,
+            CONF_USERNAME: DEMO_USERNAME,
+            CONF_PASSWORD: DEMO_PASSWORD,
+            CONF_BASE_URL: sim.base_url,
+            **data,
+        },
+        options={CONF_SCAN_INTERVAL: 60},
+    )
+
+
+async def test_menu_lists_every_provider(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "user"
+    assert result["menu_options"] == [PROVIDER_VELUX, PROVIDER_HOMELY]
+
+
+async def test_unexpected_error_is_unknown(hass: HomeAssistant, velux_sim: VeluxSimulator) -> None:
+    async def boom(*_: Any) -> Any:
+        raise RuntimeError("bug")
+
+    spec = dataclasses.replace(registry.PROVIDERS[PROVIDER_VELUX], async_validate=boom)
+    with patch.dict(registry.PROVIDERS, {PROVIDER_VELUX: spec}):
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_USER}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": PROVIDER_VELUX}
+        )
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_USERNAME: DEMO_USERNAME, CONF_PASSWORD: "x"}
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown"}
+
+
+async def test_reauth_with_new_password(hass: HomeAssistant, velux_sim: VeluxSimulator) -> None:
+    entry = velux_entry(velux_sim)
+    entry.add_to_hass(hass)
+    velux_sim.set_password("new-password")
+    velux_sim.revoke_tokens()
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    [flow] = hass.config_entries.flow.async_progress()
+    assert flow["context"]["source"] == "reauth"
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_PASSWORD: "wrong"}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {"base": "invalid_auth"}
+    placeholders = result["description_placeholders"]
+    assert placeholders["username"] == DEMO_USERNAME
+    assert placeholders["provider"] == "VELUX ACTIVE"
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], {CONF_PASSWORD: "new-password"}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_PASSWORD] == "new-password"
+    assert entry.data[CONF_BASE_URL] == velux_sim.base_url
+    assert entry.data[CONF_TOKEN]["access_token"]
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_keeps_hidden_advanced_fields(
+    hass: HomeAssistant, velux_sim: VeluxSimulator
+) -> None:
+    entry = velux_entry(velux_sim)
+    entry.add_to_hass(hass)
+    velux_sim.set_password("changed")
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    schema = {str(key): key for key in result["data_schema"].schema}
+    assert list(schema) == [CONF_USERNAME, CONF_PASSWORD]
+    assert schema[CONF_USERNAME].default() == DEMO_USERNAME
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: DEMO_USERNAME, CONF_PASSWORD: "old"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: DEMO_USERNAME, CONF_PASSWORD: "changed"}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PASSWORD] == "changed"
+    assert entry.data[CONF_BASE_URL] == velux_sim.base_url
+
+
+async def test_reconfigure_to_another_account_is_refused(
+    hass: HomeAssistant, velux_sim: VeluxSimulator
+) -> None:
+    other = VeluxSimulator(username="someone@else.example", password="pw")
+    await other.start()
+    try:
+        entry = velux_entry(velux_sim)
+        entry.add_to_hass(hass)
+        result = await entry.start_reconfigure_flow(hass, show_advanced_options=True)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {CONF_USERNAME: "someone@else.example", CONF_PASSWORD: "pw", CONF_BASE_URL: other.base_url},
+        )
+    finally:
+        await other.stop()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_account"
+    assert entry.data[CONF_USERNAME] == DEMO_USERNAME
+
+
+async def test_options_change_reloads_but_token_updates_do_not(
+    hass: HomeAssistant, velux_sim: VeluxSimulator
+) -> None:
+    entry = velux_entry(velux_sim)
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    runtime = entry.runtime_data
+
+    hass.config_entries.async_update_entry(entry, data={**entry.data, "extra": 1})
+    await hass.async_block_till_done()
+    assert entry.runtime_data is runtime
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == PROVIDER_VELUX
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 120}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {CONF_SCAN_INTERVAL: 120}
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data is not runtime
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED

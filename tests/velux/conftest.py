@@ -1,0 +1,110 @@
+"""Fixtures of the VELUX ACTIVE provider tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
+from typing import Any
+from unittest.mock import PropertyMock, patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.velux_homely.const import (
+    CONF_BASE_URL,
+    CONF_PROVIDER,
+    CONF_SCAN_INTERVAL,
+    DOMAIN,
+    PROVIDER_VELUX,
+)
+from custom_components.velux_homely.velux.runtime import VeluxRuntime
+from simulator.velux import DEMO_PASSWORD, DEMO_USERNAME, VeluxSimulator
+
+EPOCH = 1_750_000_000
+"""Wall clock of the simulator (keeps ``last_seen`` stable)."""
+
+type SetupEntry = Callable[..., Awaitable[MockConfigEntry]]
+type Tick = Callable[[float], Awaitable[None]]
+
+
+@pytest.fixture
+async def velux_sim(
+    socket_enabled: Any, freezer: FrozenDateTimeFactory
+) -> AsyncIterator[VeluxSimulator]:
+    """A VELUX ACTIVE cloud with a fixed wall clock, moving 20 % per simulated second.
+
+    Time is frozen before the simulator starts, so that ``tick`` moves the clocks of
+    Home Assistant and of the simulator together.
+    """
+    sim = VeluxSimulator(epoch=EPOCH)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def make_entry(sim: VeluxSimulator, **data: Any) -> MockConfigEntry:
+    """Return the config entry the config flow would create for the demo account."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"VELUX ACTIVE ({DEMO_USERNAME})",
+        unique_id=f"{PROVIDER_VELUX}:{DEMO_USERNAME}",
+        data={
+            CONF_PROVIDER: PROVIDER_VELUX,
+            CONF_USERNAME: DEMO_USERNAME,
+            CONF_PASSWORD: DEMO_PASSWORD,
+            CONF_BASE_URL: sim.base_url,
+            **data,
+        },
+        options={CONF_SCAN_INTERVAL: 60},
+    )
+
+
+@pytest.fixture
+def setup_entry(hass: HomeAssistant, velux_sim: VeluxSimulator) -> SetupEntry:
+    """Return a function that sets up an entry (only ``platforms`` when given)."""
+
+    async def _setup(
+        entry: MockConfigEntry | None = None, platforms: tuple[Platform, ...] | None = None
+    ) -> MockConfigEntry:
+        entry = entry or make_entry(velux_sim)
+        entry.add_to_hass(hass)
+        platforms = platforms or VeluxRuntime.platforms
+        with patch.object(VeluxRuntime, "platforms", platforms):
+            await hass.config_entries.async_setup(entry.entry_id)
+            await hass.async_block_till_done()
+        if isinstance(getattr(entry, "runtime_data", None), VeluxRuntime):
+            # Unloading must unload the same platforms.
+            entry.runtime_data.platforms = platforms
+        return entry
+
+    return _setup
+
+
+@pytest.fixture
+def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> Tick:
+    """Return a function moving Home Assistant's and the simulator's clocks forward."""
+
+    async def _tick(seconds: float) -> None:
+        freezer.tick(timedelta(seconds=seconds))
+        async_fire_time_changed(hass)
+        # Scheduled polls run as background tasks of the entry.
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    return _tick
+
+
+@pytest.fixture
+def enable_all_entities() -> Iterator[None]:
+    """Create the entities that are disabled by default as enabled."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
