@@ -15,6 +15,8 @@ import aiohttp
 USER = "demo"
 PASSWORD = "demo-demo"  # noqa: S105 - the demo's published login
 VELUX_ACCOUNT = {"username": "demo@velux.example", "password": "velux-demo"}
+# Onboarding adds these; they need the internet, which the demo does not assume.
+OFFLINE_UNUSABLE = {"radio_browser", "met"}
 HOMELY_ACCOUNT = {"username": "demo@homely.example", "password": "homely-demo"}
 
 
@@ -86,6 +88,20 @@ async def _onboard_or_login(session: aiohttp.ClientSession, ha: str) -> str:
     return token
 
 
+async def _remove_offline_extras(
+    session: aiohttp.ClientSession, ha: str, headers: dict[str, str]
+) -> None:
+    """Remove what onboarding adds but cannot work without internet (radio browser)."""
+    async with session.get(f"{ha}/api/config/config_entries/entry", headers=headers) as resp:
+        entries = await resp.json()
+    for entry in entries:
+        if entry["domain"] in OFFLINE_UNUSABLE:
+            async with session.delete(
+                f"{ha}/api/config/config_entries/entry/{entry['entry_id']}", headers=headers
+            ):
+                pass
+
+
 async def _add_account(
     session: aiohttp.ClientSession,
     ha: str,
@@ -119,6 +135,7 @@ async def main(args: argparse.Namespace) -> None:
         await _wait_for(session, args.ha)
         token = await _onboard_or_login(session, args.ha)
         headers = {"Authorization": f"Bearer {token}"}
+        await _remove_offline_extras(session, args.ha, headers)
         print("==> Adding the simulated accounts")
         await _add_account(
             session, args.ha, headers, "velux_active", {**VELUX_ACCOUNT, "base_url": args.velux}

@@ -55,9 +55,7 @@ async def test_unexpected_error_is_unknown(hass: HomeAssistant, velux_sim: Velux
 
     spec = dataclasses.replace(registry.PROVIDERS[PROVIDER_VELUX], async_validate=boom)
     with patch.dict(registry.PROVIDERS, {PROVIDER_VELUX: spec}):
-        result = await hass.config_entries.flow.async_init(
-            DOMAIN, context={"source": SOURCE_USER}
-        )
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"next_step_id": PROVIDER_VELUX}
         )
@@ -136,7 +134,11 @@ async def test_reconfigure_to_another_account_is_refused(
         result = await entry.start_reconfigure_flow(hass, show_advanced_options=True)
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"],
-            {CONF_USERNAME: "someone@else.example", CONF_PASSWORD: "pw", CONF_BASE_URL: other.base_url},
+            {
+                CONF_USERNAME: "someone@else.example",
+                CONF_PASSWORD: "pw",
+                CONF_BASE_URL: other.base_url,
+            },
         )
     finally:
         await other.stop()

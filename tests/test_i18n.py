@@ -40,3 +40,13 @@ def test_placeholders_match_english() -> None:
                 lang,
                 key,
             )
+
+
+def test_every_icon_belongs_to_a_translated_entity() -> None:
+    """icons.json names only entities that strings.json names too."""
+    strings = json.loads(i18n.STRINGS.read_text(encoding="utf-8"))["entity"]
+    icons = json.loads((i18n.ROOT / "icons.json").read_text(encoding="utf-8"))["entity"]
+    for platform, keys in icons.items():
+        for key, icon in keys.items():
+            assert key in strings[platform], (platform, key)
+            assert icon["default"].startswith("mdi:")

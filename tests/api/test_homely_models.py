@@ -44,7 +44,9 @@ def _home(**extra: Any) -> dict[str, Any]:
                 "modelName": "Motion Sensor Mini",
                 "features": {
                     "alarm": {"states": {"alarm": {"value": False, "lastUpdated": T2}}},
-                    "temperature": {"states": {"temperature": {"value": None, "lastUpdated": None}}},
+                    "temperature": {
+                        "states": {"temperature": {"value": None, "lastUpdated": None}}
+                    },
                     "broken": "not an object",
                     "nostates": {"states": []},
                 },
@@ -146,7 +148,12 @@ def test_device_event_and_stale_changes() -> None:
     event = parse_event(
         _device_event(
             {"feature": "alarm", "stateName": "alarm", "value": True, "lastUpdated": T1},
-            {"feature": "temperature", "stateName": "temperature", "value": 21.5, "lastUpdated": T1},
+            {
+                "feature": "temperature",
+                "stateName": "temperature",
+                "value": 21.5,
+                "lastUpdated": T1,
+            },
         )
     )
     assert isinstance(event, DeviceStateChanged)
@@ -184,7 +191,9 @@ def test_device_event_and_stale_changes() -> None:
         }
     )
     assert isinstance(unknown_device, DeviceStateChanged)
-    assert unknown_device.changes == (HomelyChange(feature="a", state_name="b", value=1, last_updated=None),)
+    assert unknown_device.changes == (
+        HomelyChange(feature="a", state_name="b", value=1, last_updated=None),
+    )
     assert unknown_device.location_candidates == ()
     assert home.with_device_changes(unknown_device) is None
 
@@ -231,7 +240,10 @@ def test_alarm_event() -> None:
         {"type": "device-state-changed"},
         {"type": "device-state-changed", "data": {"changes": []}},
         {"type": "device-state-changed", "data": {"deviceId": "d", "changes": []}},
-        {"type": "device-state-changed", "data": {"deviceId": "d", "changes": ["x", {"feature": ""}]}},
+        {
+            "type": "device-state-changed",
+            "data": {"deviceId": "d", "changes": ["x", {"feature": ""}]},
+        },
         {"type": "device-state-changed", "data": {"deviceId": "d", "changes": [{"feature": "a"}]}},
         {"type": "alarm-state-changed", "data": None},
         {"type": "alarm-state-changed", "data": {"state": ""}},

@@ -68,9 +68,9 @@ class Harness:
             await asyncio.wait_for(self.task, 3)
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_for(predicate: Callable[[], bool], limit: float = 5.0) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit
     while not predicate():
         assert loop.time() < deadline, "condition not reached in time"
         await asyncio.sleep(0.005)
@@ -217,7 +217,9 @@ async def test_backoff_grows_and_is_capped(
         await wait_for(lambda: harness.live.connected)
     finally:
         await harness.stop()
-    delays = re.findall(r"Reconnecting the Homely live connection of \S+ in ([\d.]+) s", caplog.text)
+    delays = re.findall(
+        r"Reconnecting the Homely live connection of \S+ in ([\d.]+) s", caplog.text
+    )
     assert delays == ["0.010", "0.020", "0.030", "0.030"]
     assert homely_sim.count("/homely/oauth/token") == 5
 
@@ -289,7 +291,9 @@ async def test_stable_connection_resets_the_backoff(
         await harness.stop()
 
 
-async def test_unreachable_server(session: aiohttp.ClientSession, homely_sim: HomelySimulator) -> None:
+async def test_unreachable_server(
+    session: aiohttp.ClientSession, homely_sim: HomelySimulator
+) -> None:
     harness = Harness(session, homely_sim)
     await harness.client.async_login()
     await homely_sim.stop()
@@ -309,6 +313,52 @@ async def test_library_log_lines_are_redacted(caplog: pytest.LogCaptureFixture) 
     homely_socket._install_log_filter()
     logger = logging.getLogger("engineio.client")
     with caplog.at_level(logging.INFO, logger="engineio.client"):
-        logger.info("Attempting WebSocket connection to %s", "wss://x/?token=Bearer%20secret123&b=1")
+        logger.info(
+            "Attempting WebSocket connection to %s", "wss://x/?token=Bearer%20secret123&b=1"
+        )
     assert "secret123" not in caplog.text
     assert "token=***" in caplog.text
+
+
+def _slow_server_connect(sim: HomelySimulator, delay: float) -> None:
+    """Make the server accept Socket.IO connections only after ``delay`` seconds."""
+    accept = sim._on_connect
+
+    async def slow(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        await asyncio.sleep(delay)
+        return await accept(sid, environ, auth)
+
+    sim.sio.on("connect", handler=slow)
+
+
+@pytest.mark.parametrize(("delay", "grace"), [(0.2, 2.0), (0.5, 0.05)])
+async def test_stop_while_connecting(
+    session: aiohttp.ClientSession, homely_sim: HomelySimulator, delay: float, grace: float
+) -> None:
+    _slow_server_connect(homely_sim, delay)
+    harness = Harness(session, homely_sim, stop_grace=grace)
+    harness.start()
+    await wait_for(lambda: harness.live._connect_task is not None)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await harness.stop()
+    assert loop.time() - started < delay + 0.5
+    await wait_for(lambda: homely_sim.connections(LOCATION_ID) == 0)
+    await asyncio.sleep(delay)
+    assert homely_sim.connections(LOCATION_ID) == 0
+    assert harness.connected == []
+
+
+async def test_cancel_while_connecting(
+    session: aiohttp.ClientSession, homely_sim: HomelySimulator
+) -> None:
+    _slow_server_connect(homely_sim, 0.2)
+    harness = Harness(session, homely_sim)
+    harness.start()
+    await wait_for(lambda: harness.live._connect_task is not None)
+    assert harness.task is not None
+    harness.task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await harness.task
+    await wait_for(lambda: homely_sim.connections(LOCATION_ID) == 0)
+    assert harness.connected == []

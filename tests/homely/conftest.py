@@ -77,10 +77,10 @@ def make_entry(sim: HomelySimulator, *, options: dict[str, Any] | None = None) -
     )
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+async def wait_for(predicate: Callable[[], bool], limit: float = 5.0) -> None:
     """Let the loop run until ``predicate`` holds (socket traffic is real I/O)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
@@ -98,6 +98,24 @@ def all_live(entry: MockConfigEntry) -> bool:
     """Return True when every location of the entry has its live connection up."""
     runtime = runtime_of(entry)
     return bool(runtime.live) and all(live.connected for live in runtime.live.values())
+
+
+@pytest.fixture
+async def homely_sim(hass: Any, socket_enabled: Any) -> Any:
+    """Start the Homely cloud; on teardown unload our entries before the cloud stops.
+
+    (Stopping the cloud first would leave the live connections half-way.)
+    """
+    from homeassistant.config_entries import ConfigEntryState
+
+    sim = HomelySimulator()
+    await sim.start()
+    yield sim
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state is ConfigEntryState.LOADED:
+            await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    await sim.stop()
 
 
 @pytest.fixture

@@ -98,7 +98,9 @@ async def test_cached_locations_when_listing_fails(
     assert set(runtime_of(entry).coordinators) == {LOCATION_ID, CABIN_LOCATION_ID}
 
 
-async def test_listing_fails_without_cache(hass: HomeAssistant, homely_sim: HomelySimulator) -> None:
+async def test_listing_fails_without_cache(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
     homely_sim.fail_next(1, status=503, path=LOCATIONS)
     entry = make_entry(homely_sim)
     entry = MockConfigEntry(

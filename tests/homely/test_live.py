@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
 import logging
 from typing import Any
 
@@ -11,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.velux_homely.const import DOMAIN
 from custom_components.velux_homely.homely import alarm_control_panel
@@ -41,8 +41,20 @@ def _state(hass: HomeAssistant, entity_id: str) -> str:
     return state.state
 
 
-async def _fire(hass: HomeAssistant, **delta: float) -> None:
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(**delta))
+async def _fire_resync(
+    hass: HomeAssistant, entry: MockConfigEntry, location_id: str, expected: float
+) -> None:
+    """Check when the location's next resync is due and run it now.
+
+    Home Assistant's ``async_fire_time_changed`` runs every timer of the loop, including
+    the Socket.IO ping timeouts, which would end the live connections; so only the
+    coordinator's own timer is fired.
+    """
+    coordinator = runtime_of(entry).coordinators[location_id]
+    due = coordinator.next_resync_in
+    assert due is not None
+    assert expected - 5 <= due <= expected
+    coordinator._async_timer_fired(dt_util.utcnow())
     await hass.async_block_till_done()
 
 
@@ -253,83 +265,115 @@ async def test_token_expiry_during_the_connections(
 async def test_slow_resync_while_live_and_device_added_and_removed(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    due = coordinator.next_resync_in
+    assert due is not None
+    assert 1795 <= due <= 1800
     # events do not postpone the slow resync
-    await _fire(hass, minutes=20)
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
     await wait_for(lambda: _state(hass, MOTION) == "on")
+    after_event = coordinator.next_resync_in
+    assert after_event is not None
+    assert after_event <= due
     assert homely_sim.count(HOME) == 1
 
     new_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Basement flood")
     homely_sim.remove_device(FLOOD_ID)
-    await _fire(hass, minutes=31)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
     await wait_for(lambda: homely_sim.count(HOME) == 2)
     await wait_for(lambda: hass.states.get("binary_sensor.basement_flood_moisture") is not None)
-    assert homely_sim.count(CABIN_HOME) == 2
     devices = dr.async_get(hass)
     await wait_for(lambda: devices.async_get_device(identifiers={(DOMAIN, FLOOD_ID)}) is None)
     assert devices.async_get_device(identifiers={(DOMAIN, new_id)}) is not None
     assert er.async_get(hass).async_get("binary_sensor.flood_alarm_moisture") is None
     assert hass.states.get("binary_sensor.flood_alarm_moisture") is None
+    # the cabin's devices are kept although only the home was re-read
+    assert devices.async_get_device(identifiers={(DOMAIN, CABIN_ENTRY_ID)}) is not None
+    assert homely_sim.count(CABIN_HOME) == 1
+    # the next resync is 30 minutes away again
+    next_due = coordinator.next_resync_in
+    assert next_due is not None
+    assert next_due > 1790
 
 
 async def test_offline_device_is_unavailable(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
     homely_sim.set_online(MOTION_ID, False)
-    await _fire(hass, minutes=31)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
     await wait_for(lambda: _state(hass, MOTION) == STATE_UNAVAILABLE)
     assert _state(hass, "sensor.motion_hallway_temperature") == STATE_UNAVAILABLE
     assert _state(hass, "binary_sensor.motion_hallway_connectivity") == "off"
     assert _state(hass, "binary_sensor.front_door_opening") == "off"
+    homely_sim.set_online(MOTION_ID, True)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
+    await wait_for(lambda: _state(hass, MOTION) == "off")
 
 
 async def test_polls_at_the_option_interval_while_the_connection_is_down(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
-    # with the connection up, the poll interval (2 min) does nothing
-    await _fire(hass, minutes=3)
-    assert homely_sim.count(HOME) == 1
     # no new token can be had: the connection stays down (REST still has a valid token)
-    homely_sim.fail_next(1000, status=503, path="/homely/oauth")
+    homely_sim.fail_next(10_000, status=503, path="/homely/oauth")
     await homely_sim.disconnect(LOCATION_ID)
-    runtime = runtime_of(loaded_entry)
-    await wait_for(lambda: not runtime.coordinators[LOCATION_ID].live_connected)
-    await _fire(hass, minutes=2, seconds=5)
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    await wait_for(lambda: not coordinator.live_connected)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 120)
     await wait_for(lambda: homely_sim.count(HOME) == 2)
     assert homely_sim.count(CABIN_HOME) == 1
-    await _fire(hass, minutes=4, seconds=10)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 120)
     await wait_for(lambda: homely_sim.count(HOME) == 3)
     assert _state(hass, MOTION) == "off"
-    # REST down too: the entities go unavailable
-    homely_sim.fail_next(5, status=502, path=HOME)
-    await _fire(hass, minutes=6, seconds=15)
+    # REST down too: the entities go unavailable, polling goes on
+    homely_sim.fail_next(1, status=502, path=HOME)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 120)
     await wait_for(lambda: _state(hass, MOTION) == STATE_UNAVAILABLE)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 120)
+    await wait_for(lambda: _state(hass, MOTION) == "off")
 
 
 async def test_rate_limited_resync_keeps_data_and_honours_retry_after(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
-    homely_sim.rate_limit_next(1, retry_after=300, path=HOME)
-    await _fire(hass, minutes=31)
+    homely_sim.rate_limit_next(1, retry_after=0.4, path=HOME)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
     await wait_for(lambda: homely_sim.count(HOME) == 2)
+    limited_at = asyncio.get_running_loop().time()
     assert _state(hass, MOTION) == "off"
     coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
-    assert coordinator.diagnostics()["rate_limited_for"] > 200
-    # a reconnect within the window does not call /home before retryAfter
+    assert 0 < coordinator.diagnostics()["rate_limited_for"] <= 0.4
+    # a reconnect within the window does not call /home before retryAfter...
     await homely_sim.disconnect(LOCATION_ID)
-    await wait_for(lambda: len(homely_sim.connect_log) == 3)
-    await _fire(hass, minutes=31, seconds=200)
+    await wait_for(lambda: len(homely_sim.connect_log) == 3 and coordinator.live_connected)
+    await hass.async_block_till_done()
     assert homely_sim.count(HOME) == 2
-    await _fire(hass, minutes=36, seconds=5)
+    # ...but right after it (the real timer fires by itself)
     await wait_for(lambda: homely_sim.count(HOME) == 3)
+    assert asyncio.get_running_loop().time() - limited_at >= 0.35
     assert _state(hass, MOTION) == "off"
+    await wait_for(lambda: (coordinator.next_resync_in or 0) > 1790)
+
+
+async def test_timer_firing_early_waits_for_retry_after(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    homely_sim.rate_limit_next(1, retry_after=300, path=HOME)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
+    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    coordinator._async_timer_fired(dt_util.utcnow())
+    await hass.async_block_till_done()
+    assert homely_sim.count(HOME) == 2
+    due = coordinator.next_resync_in
+    assert due is not None
+    assert due > 290
 
 
 async def test_resync_failure_while_live_keeps_entities(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
     homely_sim.fail_next(1, status=500, path=HOME)
-    await _fire(hass, minutes=31)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
     await wait_for(lambda: homely_sim.count(HOME) == 2)
     assert _state(hass, MOTION) == "off"
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
@@ -354,7 +398,7 @@ async def test_unknown_model_and_odd_values(
         },
     }
     homely_sim.locations[LOCATION_ID].devices.append(odd)
-    await _fire(hass, minutes=31)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
     await wait_for(lambda: hass.states.get("binary_sensor.mystery_alarm") is not None)
     await hass.async_block_till_done()
     assert _state(hass, "binary_sensor.mystery_alarm") == "on"

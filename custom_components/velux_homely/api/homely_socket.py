@@ -68,6 +68,12 @@ def _install_log_filter() -> None:
             logger.addFilter(_FILTER)
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark an ended attempt's error as seen (it is handled, or of no interest)."""
+    if not future.cancelled():
+        future.exception()
+
+
 class _ConnectFailed(Exception):
     """A connection attempt failed (message already redacted)."""
 
@@ -96,6 +102,7 @@ class HomelyLiveClient:
         backoff_max: float = 300.0,
         stable_after: float = 60.0,
         connect_timeout: float = 15.0,
+        stop_grace: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """Prepare the supervisor; :meth:`run` starts it."""
@@ -110,9 +117,12 @@ class HomelyLiveClient:
         self.backoff_max = backoff_max
         self.stable_after = stable_after
         self.connect_timeout = connect_timeout
+        self.stop_grace = stop_grace
+        """Seconds a connection attempt may go on after :meth:`stop` before it is cancelled."""
         self._clock = clock
         self._stop = asyncio.Event()
         self._sio: Any = None
+        self._connect_task: asyncio.Future[Any] | None = None
         self.connected = False
         self.connects = 0
         """Successful connections so far."""
@@ -223,14 +233,34 @@ class HomelyLiveClient:
         self._sio = sio
         self.attempts += 1
         try:
-            try:
-                await sio.connect(
+            connect = asyncio.ensure_future(
+                sio.connect(
                     self.url(token),
                     headers={"Authorization": f"Bearer {token}"},
                     transports=["websocket"],
                     socketio_path=SOCKETIO_PATH,
                     wait_timeout=self.connect_timeout,
                 )
+            )
+            connect.add_done_callback(_retrieve)
+            self._connect_task = connect
+            stop_wait = asyncio.ensure_future(self._stop.wait())
+            try:
+                done, _ = await asyncio.wait(
+                    {connect, stop_wait}, return_when=asyncio.FIRST_COMPLETED
+                )
+            except asyncio.CancelledError:
+                await self._settle(connect, self.stop_grace)
+                raise
+            finally:
+                stop_wait.cancel()
+                self._connect_task = None
+            if connect not in done:
+                # stop() during the attempt: let it end, then close what it opened
+                await self._settle(connect, self.stop_grace)
+                return False
+            try:
+                connect.result()
             except (socketio.exceptions.ConnectionError, aiohttp.ClientError, OSError) as err:
                 raise _ConnectFailed(redact(str(err)) or type(err).__name__) from None
             if self.stopping:
@@ -254,6 +284,20 @@ class HomelyLiveClient:
                 _LOGGER.debug("Homely live connection of %s ended: %s", self.location_id, reason)
                 if self._on_disconnected is not None and not self.stopping:
                     self._on_disconnected(self.location_id, reason)
+
+    @staticmethod
+    async def _settle(connect: asyncio.Future[Any], grace: float) -> None:
+        """Let a connection attempt end (cancel it after ``grace`` seconds).
+
+        Cancelling the library's connect half-way can leave a socket open behind it, so
+        an attempt gets the chance to finish first; the caller then closes the client.
+        """
+        await asyncio.wait({connect}, timeout=grace)
+        for _ in range(3):
+            if connect.done():
+                break
+            connect.cancel()
+            await asyncio.wait({connect}, timeout=0.5)
 
     @staticmethod
     async def _close(sio: Any) -> None:
@@ -282,6 +326,8 @@ class HomelyLiveClient:
     async def stop(self) -> None:
         """Stop reconnecting and close the connection (the run task then ends)."""
         self._stop.set()
+        if self._connect_task is not None:
+            return  # the run task closes the client once the attempt has ended
         sio = self._sio
         if sio is not None:
             await self._close(sio)

@@ -54,6 +54,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         self.live_connected = False
         self._ever_connected = False
         self._timer: CALLBACK_TYPE | None = None
+        self._timer_due = 0.0
         self._timer_job = HassJob(self._async_timer_fired, cancel_on_shutdown=True)
         self._resync_task: asyncio.Task[None] | None = None
         self._not_before = 0.0
@@ -157,7 +158,15 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         if delay is None:
             delay = self.tuning.resync_interval if self.live_connected else self.poll_interval
         delay = max(delay, self._not_before - self.hass.loop.time(), 0.0)
+        self._timer_due = self.hass.loop.time() + delay
         self._timer = async_call_later(self.hass, delay, self._timer_job)
+
+    @property
+    def next_resync_in(self) -> float | None:
+        """Return the seconds until the scheduled resync (None when none is scheduled)."""
+        if self._timer is None:
+            return None
+        return self._timer_due - self.hass.loop.time()
 
     @callback
     def _async_timer_fired(self, _now: datetime) -> None:

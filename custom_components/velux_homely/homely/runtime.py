@@ -264,7 +264,7 @@ class HomelyRuntime(ProviderRuntime):
             "base_url": self.client.base_url,
             "poll_interval_minutes": self.poll_interval / 60,
             "api_calls": dict(self.client.calls),
-            "token": self.client.token_status(),
+            "token_status": self.client.token_status(),
             "locations": locations,
         }
 
