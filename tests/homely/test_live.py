@@ -404,3 +404,20 @@ async def test_unknown_model_and_odd_values(
     assert _state(hass, "binary_sensor.mystery_alarm") == "on"
     assert _state(hass, "binary_sensor.mystery_battery") == "on"
     assert _state(hass, "sensor.mystery_temperature") == STATE_UNKNOWN
+
+
+async def test_unload_during_a_resync_and_after(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    coordinator.async_start_resync()
+    coordinator.async_start_resync()  # one at a time
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert coordinator.next_resync_in is None
+    # a closed coordinator neither reads nor schedules
+    await coordinator.async_resync()
+    coordinator.async_start_resync()
+    coordinator.async_schedule_resync()
+    assert coordinator.next_resync_in is None
+    assert homely_sim.count(HOME) <= 2
