@@ -12,13 +12,11 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import callback
-from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from ..api.netatmo_models import TYPE_GATEWAY, GatewayStatus
-from ..entity import async_add_entities_for_devices
 from .coordinator import ModuleView, VeluxCoordinator
-from .entity import VeluxEntity, VeluxEntityDescription
+from .entity import VeluxEntity, VeluxEntityDescription, async_add_module_entities
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,29 +51,12 @@ BINARY_SENSORS: tuple[VeluxBinarySensorEntityDescription, ...] = (
 )
 
 
-def _entities(coordinator: VeluxCoordinator, module_id: str) -> list[Entity]:
-    view = coordinator.data.view(module_id)
-    if view is None:
-        return []
-    return [
-        VeluxBinarySensor(coordinator, view, description)
-        for description in BINARY_SENSORS
-        if description.exists_fn(view)
-    ]
-
-
 @callback
 def async_setup_binary_sensors(
     coordinator: VeluxCoordinator, async_add_entities: AddEntitiesCallback
 ) -> None:
     """Add the binary sensors of every module, now and whenever one appears."""
-    async_add_entities_for_devices(
-        coordinator.config_entry,
-        coordinator,
-        async_add_entities,
-        coordinator.module_ids,
-        lambda module_id: _entities(coordinator, module_id),
-    )
+    async_add_module_entities(coordinator, async_add_entities, VeluxBinarySensor, BINARY_SENSORS)
 
 
 class VeluxBinarySensor(VeluxEntity, BinarySensorEntity):

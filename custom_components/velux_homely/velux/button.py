@@ -12,14 +12,12 @@ from homeassistant.components.button import (
 )
 from homeassistant.const import EntityCategory
 from homeassistant.core import callback
-from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from ..api.netatmo import SCENARIO_BEDTIME, SCENARIO_WAKE_UP, NetatmoClient
 from ..api.netatmo_models import TYPE_GATEWAY
-from ..entity import async_add_entities_for_devices
 from .coordinator import ModuleView, VeluxCoordinator
-from .entity import VeluxEntity, VeluxEntityDescription
+from .entity import VeluxEntity, VeluxEntityDescription, async_add_module_entities
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,29 +69,12 @@ BUTTONS: tuple[VeluxButtonEntityDescription, ...] = (
 )
 
 
-def _entities(coordinator: VeluxCoordinator, module_id: str) -> list[Entity]:
-    view = coordinator.data.view(module_id)
-    if view is None:
-        return []
-    return [
-        VeluxButton(coordinator, view, description)
-        for description in BUTTONS
-        if description.exists_fn(view)
-    ]
-
-
 @callback
 def async_setup_buttons(
     coordinator: VeluxCoordinator, async_add_entities: AddEntitiesCallback
 ) -> None:
     """Add the buttons of every gateway, now and whenever one appears."""
-    async_add_entities_for_devices(
-        coordinator.config_entry,
-        coordinator,
-        async_add_entities,
-        coordinator.module_ids,
-        lambda module_id: _entities(coordinator, module_id),
-    )
+    async_add_module_entities(coordinator, async_add_entities, VeluxButton, BUTTONS)
 
 
 class VeluxButton(VeluxEntity, ButtonEntity):

@@ -14,15 +14,13 @@ from homeassistant.components.cover import (
 )
 from homeassistant.core import callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from ..api.netatmo import STOP_POSITION
 from ..api.netatmo_models import TYPE_OPENER, OpenerStatus
 from ..const import DOMAIN
-from ..entity import async_add_entities_for_devices
 from .coordinator import ModuleView, VeluxCoordinator
-from .entity import VeluxEntity, VeluxEntityDescription
+from .entity import VeluxEntity, VeluxEntityDescription, async_add_module_entities
 
 DEVICE_CLASSES = {
     "window": CoverDeviceClass.WINDOW,
@@ -47,25 +45,12 @@ OPENER = VeluxCoverEntityDescription(
 )
 
 
-def _entities(coordinator: VeluxCoordinator, module_id: str) -> list[Entity]:
-    view = coordinator.data.view(module_id)
-    if view is None or not OPENER.exists_fn(view):
-        return []
-    return [VeluxCover(coordinator, view, OPENER)]
-
-
 @callback
 def async_setup_covers(
     coordinator: VeluxCoordinator, async_add_entities: AddEntitiesCallback
 ) -> None:
     """Add a cover per opener, now and whenever one appears."""
-    async_add_entities_for_devices(
-        coordinator.config_entry,
-        coordinator,
-        async_add_entities,
-        coordinator.module_ids,
-        lambda module_id: _entities(coordinator, module_id),
-    )
+    async_add_module_entities(coordinator, async_add_entities, VeluxCover, (OPENER,))
 
 
 class VeluxCover(VeluxEntity, CoverEntity):

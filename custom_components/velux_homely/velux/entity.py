@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity, EntityDescription
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from ..api.netatmo_models import (
     TYPE_GATEWAY,
@@ -17,7 +19,7 @@ from ..api.netatmo_models import (
     OpenerStatus,
 )
 from ..const import DOMAIN
-from ..entity import VeluxHomelyEntity
+from ..entity import VeluxHomelyEntity, async_add_entities_for_devices
 from .const import (
     GATEWAY_MODEL,
     MANUFACTURER,
@@ -111,3 +113,32 @@ class VeluxEntity(VeluxHomelyEntity[VeluxCoordinator]):
         """Return True when the last poll worked and the module has a value."""
         view = self.view
         return super().available and view is not None and self.entity_description.available_fn(view)
+
+
+@callback
+def async_add_module_entities[DescriptionT: VeluxEntityDescription](
+    coordinator: VeluxCoordinator,
+    async_add_entities: AddEntitiesCallback,
+    entity_class: Callable[[VeluxCoordinator, ModuleView, DescriptionT], Entity],
+    descriptions: Iterable[DescriptionT],
+) -> None:
+    """Add an entity per module and matching description, now and whenever a module appears."""
+    descriptions = tuple(descriptions)
+
+    def _entities(module_id: str) -> list[Entity]:
+        view = coordinator.data.view(module_id)
+        if view is None:
+            return []
+        return [
+            entity_class(coordinator, view, description)
+            for description in descriptions
+            if description.exists_fn(view)
+        ]
+
+    async_add_entities_for_devices(
+        coordinator.config_entry,
+        coordinator,
+        async_add_entities,
+        coordinator.module_ids,
+        _entities,
+    )

@@ -20,7 +20,6 @@ from homeassistant.const import (
     UnitOfTemperature,
 )
 from homeassistant.core import callback
-from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
@@ -32,9 +31,8 @@ from ..api.netatmo_models import (
     BatteryModuleStatus,
     GatewayStatus,
 )
-from ..entity import async_add_entities_for_devices
 from .coordinator import ModuleView, VeluxCoordinator
-from .entity import VeluxEntity, VeluxEntityDescription
+from .entity import VeluxEntity, VeluxEntityDescription, async_add_module_entities
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,29 +165,12 @@ SENSORS: tuple[VeluxSensorEntityDescription, ...] = (
 )
 
 
-def _entities(coordinator: VeluxCoordinator, module_id: str) -> list[Entity]:
-    view = coordinator.data.view(module_id)
-    if view is None:
-        return []
-    return [
-        VeluxSensor(coordinator, view, description)
-        for description in SENSORS
-        if description.exists_fn(view)
-    ]
-
-
 @callback
 def async_setup_sensors(
     coordinator: VeluxCoordinator, async_add_entities: AddEntitiesCallback
 ) -> None:
     """Add the sensors of every module, now and whenever one appears."""
-    async_add_entities_for_devices(
-        coordinator.config_entry,
-        coordinator,
-        async_add_entities,
-        coordinator.module_ids,
-        lambda module_id: _entities(coordinator, module_id),
-    )
+    async_add_module_entities(coordinator, async_add_entities, VeluxSensor, SENSORS)
 
 
 class VeluxSensor(VeluxEntity, SensorEntity):
