@@ -12,37 +12,18 @@ factor, so the counts are those of a real hour. Prints figures only; asserts not
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import replace
-import importlib
 from pathlib import Path
 import sys
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import preload, run
 
 if __name__ != "__main__":
-    # Collected by pytest: import our package before Home Assistant's test harness puts
-    # its own ``custom_components`` (testing_config) first, and the modules Home Assistant
-    # would otherwise import in its import thread during the run.
-    import custom_components.velux_homely.alarm_control_panel
-    import custom_components.velux_homely.binary_sensor
-    import custom_components.velux_homely.config_flow
-    import custom_components.velux_homely.lock
-    import custom_components.velux_homely.sensor  # noqa: F401
-
-    for _name in (
-        "homeassistant.components.alarm_control_panel.condition",
-        "homeassistant.components.alarm_control_panel.trigger",
-        "homeassistant.components.binary_sensor.trigger",
-        "homeassistant.components.lock.condition",
-        "homeassistant.components.lock.trigger",
-    ):
-        with contextlib.suppress(ImportError):
-            importlib.import_module(_name)
+    preload()
 
 SCALE = 1 / 1000
 """Real seconds per simulated second."""
@@ -141,22 +122,8 @@ async def test_rest_budget(
 
 
 def main() -> int:
-    """Run the simulation inside Home Assistant's test harness."""
-    return pytest.main(
-        [
-            __file__,
-            "-q",
-            "-s",
-            "-p",
-            "no:cacheprovider",
-            "--rootdir",
-            str(ROOT),
-            "-c",
-            str(ROOT / "setup.cfg"),
-            "-W",
-            "ignore",
-        ]
-    )
+    """Run the benchmark inside Home Assistant's test harness."""
+    return run(__file__)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,60 @@
+"""What the benchmarks share: they run inside Home Assistant's test harness.
+
+Each benchmark is a pytest module with one test that prints figures; ``run`` starts pytest
+on it, and ``preload`` imports, before the harness starts, what Home Assistant would
+otherwise import in a worker thread during the run (the harness refuses such threads) and
+our package before the harness puts its own ``custom_components`` first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from pathlib import Path
+import sys
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRELOAD = (
+    "custom_components.velux_homely.alarm_control_panel",
+    "custom_components.velux_homely.binary_sensor",
+    "custom_components.velux_homely.config_flow",
+    "custom_components.velux_homely.lock",
+    "custom_components.velux_homely.sensor",
+    "homeassistant.components.alarm_control_panel.condition",
+    "homeassistant.components.alarm_control_panel.trigger",
+    "homeassistant.components.binary_sensor.trigger",
+    "homeassistant.components.lock.condition",
+    "homeassistant.components.lock.trigger",
+)
+
+
+def preload() -> None:
+    """Import the modules Home Assistant would load in a thread during the benchmark."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):  # not every module exists in every release
+            importlib.import_module(name)
+
+
+def run(path: str) -> int:
+    """Run the benchmark module ``path`` in the harness; its test prints the figures."""
+    return pytest.main(
+        [
+            path,
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(ROOT),
+            "-c",
+            str(ROOT / "setup.cfg"),
+            "-W",
+            "ignore",
+            "--log-level=WARNING",
+        ]
+    )
