@@ -87,6 +87,18 @@ async def wait_for(predicate: Callable[[], bool], limit: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
+def resyncs_idle(entry: MockConfigEntry) -> bool:
+    """Return True when no location of the entry is in the middle of a ``/home`` resync.
+
+    The simulator counts a request when it arrives; the integration is done with it only
+    when the resync task has finished, so tests wait for both before looking at state.
+    """
+    return all(
+        coordinator._resync_task is None or coordinator._resync_task.done()
+        for coordinator in runtime_of(entry).coordinators.values()
+    )
+
+
 def runtime_of(entry: MockConfigEntry) -> HomelyRuntime:
     """Return the Homely runtime of a loaded entry."""
     runtime = entry.runtime_data

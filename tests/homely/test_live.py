@@ -26,7 +26,7 @@ from simulator.homely import (
     HomelySimulator,
 )
 
-from .conftest import all_live, runtime_of, wait_for
+from .conftest import all_live, resyncs_idle, runtime_of, wait_for
 
 HOME = f"/homely/home/{LOCATION_ID}"
 CABIN_HOME = f"/homely/home/{CABIN_LOCATION_ID}"
@@ -233,7 +233,7 @@ async def test_server_disconnect_reconnects_with_fresh_token_and_resyncs(
     # a change the live connection never reports (it happens "during the gap")
     homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_NIGHT"
     await homely_sim.disconnect(LOCATION_ID)
-    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
     await wait_for(lambda: _state(hass, PANEL) == "armed_night")
     assert len(homely_sim.connect_log) == 3
     assert homely_sim.connect_log[2][0] == LOCATION_ID
@@ -252,7 +252,13 @@ async def test_token_expiry_during_the_connections(
 ) -> None:
     await homely_sim.expire_access_tokens()
     await wait_for(lambda: len(homely_sim.connect_log) == 4 and all_live(loaded_entry))
-    await wait_for(lambda: homely_sim.count(HOME) == 2 and homely_sim.count(CABIN_HOME) == 2)
+    await wait_for(
+        lambda: (
+            homely_sim.count(HOME) == 2
+            and homely_sim.count(CABIN_HOME) == 2
+            and resyncs_idle(loaded_entry)
+        )
+    )
     # both connections share one new token: one refresh
     assert homely_sim.count(REFRESH) == 1
     assert homely_sim.logins == 1
@@ -280,7 +286,7 @@ async def test_slow_resync_while_live_and_device_added_and_removed(
     new_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Basement flood")
     homely_sim.remove_device(FLOOD_ID)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
-    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
     await wait_for(lambda: hass.states.get("binary_sensor.basement_flood_moisture") is not None)
     devices = dr.async_get(hass)
     await wait_for(lambda: devices.async_get_device(identifiers={(DOMAIN, FLOOD_ID)}) is None)
@@ -319,10 +325,10 @@ async def test_polls_at_the_option_interval_while_the_connection_is_down(
     coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
     await wait_for(lambda: not coordinator.live_connected)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 120)
-    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
     assert homely_sim.count(CABIN_HOME) == 1
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 120)
-    await wait_for(lambda: homely_sim.count(HOME) == 3)
+    await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
     assert _state(hass, MOTION) == "off"
     # REST down too: the entities go unavailable, polling goes on
     homely_sim.fail_next(1, status=502, path=HOME)
@@ -337,7 +343,7 @@ async def test_rate_limited_resync_keeps_data_and_honours_retry_after(
 ) -> None:
     homely_sim.rate_limit_next(1, retry_after=0.4, path=HOME)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
-    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
     limited_at = asyncio.get_running_loop().time()
     assert _state(hass, MOTION) == "off"
     coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
@@ -348,7 +354,7 @@ async def test_rate_limited_resync_keeps_data_and_honours_retry_after(
     await hass.async_block_till_done()
     assert homely_sim.count(HOME) == 2
     # ...but right after it (the real timer fires by itself)
-    await wait_for(lambda: homely_sim.count(HOME) == 3)
+    await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
     assert asyncio.get_running_loop().time() - limited_at >= 0.35
     assert _state(hass, MOTION) == "off"
     await wait_for(lambda: (coordinator.next_resync_in or 0) > 1790)
@@ -359,7 +365,7 @@ async def test_timer_firing_early_waits_for_retry_after(
 ) -> None:
     homely_sim.rate_limit_next(1, retry_after=300, path=HOME)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
-    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
     coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
     coordinator._async_timer_fired(dt_util.utcnow())
     await hass.async_block_till_done()
@@ -374,7 +380,7 @@ async def test_resync_failure_while_live_keeps_entities(
 ) -> None:
     homely_sim.fail_next(1, status=500, path=HOME)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
-    await wait_for(lambda: homely_sim.count(HOME) == 2)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
     assert _state(hass, MOTION) == "off"
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
     await wait_for(lambda: _state(hass, MOTION) == "on")
