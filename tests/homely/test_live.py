@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import logging
 from typing import Any
 
@@ -427,3 +428,24 @@ async def test_unload_during_a_resync_and_after(
     coordinator.async_schedule_resync()
     assert coordinator.next_resync_in is None
     assert homely_sim.count(HOME) <= 2
+
+
+async def test_event_of_a_new_device_reads_the_location_again(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    coordinator.tuning = replace(coordinator.tuning, unknown_device_resync_gap=0)
+    new_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Boiler room flood")
+    await homely_sim.change_device(new_id, "alarm", "flood", True)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
+    await wait_for(lambda: hass.states.get("binary_sensor.boiler_room_flood_moisture") is not None)
+    assert _state(hass, "binary_sensor.boiler_room_flood_moisture") == "on"
+
+    # a second newcomer right after that read waits for the next regular resync
+    coordinator.tuning = replace(coordinator.tuning, unknown_device_resync_gap=300)
+    other_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Attic flood")
+    await homely_sim.change_device(other_id, "alarm", "flood", True)
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
+    await wait_for(lambda: _state(hass, PANEL) == "armed_away")
+    assert homely_sim.count(HOME) == 2
+    assert hass.states.get("binary_sensor.attic_flood_moisture") is None

@@ -29,6 +29,8 @@ from simulator.velux import DEMO_PASSWORD, DEMO_USERNAME, VeluxSimulator
 EPOCH = 1_750_000_000
 """Wall clock of the simulator (keeps ``last_seen`` stable)."""
 
+HOMESTATUS = "/api/homestatus"
+
 type SetupEntry = Callable[..., Awaitable[MockConfigEntry]]
 type Tick = Callable[[float], Awaitable[None]]
 
@@ -46,6 +48,19 @@ async def velux_sim(
     await sim.start()
     yield sim
     await sim.stop()
+
+
+def calls(sim: VeluxSimulator, since: int = 0) -> list[str]:
+    """Return the paths requested since the log had ``since`` entries.
+
+    A homestatus request is noted with the home it read: ``/api/homestatus:<home id>``.
+    """
+    return [
+        f"{request.path}:{request.form.get('home_id')}"
+        if request.path == HOMESTATUS
+        else request.path
+        for request in sim.requests[since:]
+    ]
 
 
 def make_entry(sim: VeluxSimulator, **data: Any) -> MockConfigEntry:

@@ -35,6 +35,9 @@ class HomelyTuning:
     """Seconds to wait for the Socket.IO namespace to accept a connection."""
     first_connect_grace: float = 120.0
     """No resync on the first connection when ``/home`` was read this recently (seconds)."""
+    unknown_device_resync_gap: float = 5 * 60
+    """An event of a device we do not know (added since the last read) resyncs the location,
+    at most once per this many seconds after the previous read."""
     startup_attempts: int = 3
     """``/home`` attempts at set-up when rate limited, before set-up is retried later."""
     startup_retry_cap: float = 30.0

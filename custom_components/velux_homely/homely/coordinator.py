@@ -215,14 +215,23 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
                 self.events_stale += 1
                 LOGGER.debug("Dropping stale change of Homely device %s", event.device_id)
             else:
-                LOGGER.debug(
-                    "Change of unknown Homely device %s: it shows after the next resync",
-                    event.device_id,
-                )
+                self._resync_for_unknown_device(event.device_id)
             return False
         self.events_applied += 1
         self.async_set_updated_data(updated)
         return True
+
+    def _resync_for_unknown_device(self, device_id: str) -> None:
+        """Read the location again soon: a device was added since the last read."""
+        last = self._last_resync_loop_time
+        gap = self.tuning.unknown_device_resync_gap
+        if last is not None and self.hass.loop.time() - last < gap:
+            LOGGER.debug(
+                "Change of unknown Homely device %s: it shows after the next resync", device_id
+            )
+            return
+        LOGGER.debug("Change of unknown Homely device %s: reading %s again", device_id, self.name)
+        self.async_start_resync()
 
     @callback
     def async_apply_alarm_event(self, event: AlarmStateChanged) -> bool:

@@ -11,6 +11,9 @@ MIN_SCAN_INTERVAL: Final = 30
 
 TOPOLOGY_INTERVAL: Final = timedelta(minutes=30)
 """How often homesdata (homes, rooms, modules) is read again."""
+SCHEDULE_TOLERANCE: Final = timedelta(seconds=5)
+"""A periodic read due within this long is done now: polls start a fraction of a second
+off their ideal time, which must not postpone the read by a whole poll interval."""
 
 QUICK_POLL_INTERVAL: Final = timedelta(seconds=3)
 """Poll interval while a commanded movement is being confirmed."""

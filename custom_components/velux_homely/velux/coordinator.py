@@ -3,9 +3,15 @@
 * ``homesdata`` (homes, rooms, modules) at set-up and every 30 minutes;
 * one ``homestatus`` per home at every poll (the ``scan_interval`` option);
 * after a command, quick polls every 3 s until the commanded openers reached
-  their target (at most 2 minutes);
+  their target (at most 2 minutes); they read only the homes of those openers,
+  the other homes keep their last status (and are read when a normal poll
+  falls due meanwhile);
 * when the cloud limits requests: keep the last values, stop quick polls and
-  poll much less often until a poll succeeds again.
+  poll much less often until a poll succeeds again; a command sent meanwhile
+  shows its target but starts no poll.
+
+A read due within ``SCHEDULE_TOLERANCE`` is done now: polls start a fraction of a
+second off their ideal time, which must not postpone it by a whole interval.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from .const import (
     RATE_LIMIT_BACKOFF_MAX,
     RATE_LIMIT_BACKOFF_MIN,
     RATE_LIMIT_HINT_MAX,
+    SCHEDULE_TOLERANCE,
     TOPOLOGY_INTERVAL,
 )
 
@@ -121,8 +128,13 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
         self.homes_data: HomesData | None = None
         self._topology_next: datetime | None = None
         self._devices_outdated = False
-        self._pending: set[str] = set()
+        self._pending: dict[str, str] = {}
+        """Commanded or awaited opener id -> id of its home."""
         self._quick_until: datetime | None = None
+        self._all_read_at: datetime | None = None
+        """When the latest poll that read every home started."""
+        self._backoff: timedelta | None = None
+        """The poll interval set after a rate-limit answer, until a poll ends otherwise."""
         self.rate_limited_count = 0
 
     def module_ids(self) -> list[str]:
@@ -133,6 +145,15 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
     def quick_polling(self) -> bool:
         """Return True while movements after a command are being confirmed."""
         return self._quick_until is not None
+
+    @property
+    def backing_off(self) -> bool:
+        """Return True while polls are spaced out after a rate-limit answer."""
+        return (
+            self.rate_limited_count > 0
+            and self._backoff is not None
+            and self.update_interval == self._backoff
+        )
 
     async def _async_update_data(self) -> VeluxData:
         """Read the topology when due, then the status of every home."""
@@ -152,12 +173,25 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
         return data
 
     async def _async_fetch(self, now: datetime) -> VeluxData:
-        if self.homes_data is None or self._topology_next is None or now >= self._topology_next:
+        if (
+            self.homes_data is None
+            or self._topology_next is None
+            or now >= self._topology_next - SCHEDULE_TOLERANCE
+        ):
             self.homes_data = await self.client.async_get_homes_data()
             self._topology_next = now + TOPOLOGY_INTERVAL
             self._devices_outdated = True
         homes = self._homes(self.homes_data)
-        status = {home_id: await self.client.async_get_home_status(home_id) for home_id in homes}
+        last = self.data.status if self.data is not None else {}
+        to_read = self._homes_to_read(homes, last, now)
+        status: dict[str, HomeStatus] = {}
+        for home_id in homes:
+            if home_id in to_read:
+                status[home_id] = await self.client.async_get_home_status(home_id)
+            else:
+                status[home_id] = last[home_id]
+        if len(to_read) == len(homes):
+            self._all_read_at = now
         data = VeluxData(homes=homes, status=status)
         if self._devices_outdated:
             self._devices_outdated = False
@@ -183,6 +217,23 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
     def _homes(homes_data: HomesData) -> dict[str, Home]:
         return {home.id: home for home in homes_data.homes if home.gateways}
 
+    def _homes_to_read(
+        self, homes: Mapping[str, Home], last: Mapping[str, HomeStatus], now: datetime
+    ) -> set[str]:
+        """Return every home, or during quick polls the homes awaiting a movement.
+
+        A quick poll still reads every home when a normal poll fell due meanwhile,
+        and a home without a status yet is always read.
+        """
+        if (
+            not self.quick_polling
+            or self._all_read_at is None
+            or now >= self._all_read_at + self.normal_interval - SCHEDULE_TOLERANCE
+        ):
+            return set(homes)
+        awaited = set(self._pending.values())
+        return {home_id for home_id in homes if home_id in awaited or home_id not in last}
+
     def _rate_limited(self, err: RateLimitedError) -> VeluxData:
         """Keep the last data, stop quick polls and poll much less often."""
         self._pending.clear()
@@ -192,7 +243,8 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
             RATE_LIMIT_BACKOFF_MIN * 2 ** (self.rate_limited_count - 1), RATE_LIMIT_BACKOFF_MAX
         )
         delay = max(min(err.retry_after or 0.0, RATE_LIMIT_HINT_MAX), backoff)
-        self.update_interval = timedelta(seconds=delay)
+        self._backoff = timedelta(seconds=delay)
+        self.update_interval = self._backoff
         if self.data is None:
             self.raise_update_error(err)
         if self.rate_limited_count == 1:
@@ -209,7 +261,7 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
             view = data.view(module_id)
             status = view.status if view else None
             if not isinstance(status, OpenerStatus) or not status.is_moving:
-                self._pending.discard(module_id)
+                del self._pending[module_id]
 
     def _schedule_next(self, now: datetime) -> None:
         """Poll quickly while movements are confirmed, else at the normal interval."""
@@ -220,6 +272,7 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
             LOGGER.debug("Movements confirmed (or given up): back to %s", self.normal_interval)
         self._pending.clear()
         self._quick_until = None
+        self._backoff = None
         self.update_interval = self.normal_interval
 
     async def async_command(
@@ -234,15 +287,19 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
 
         ``targets`` maps opener ids to the position they were sent to (shown
         optimistically); ``confirm`` lists further openers whose movement is awaited.
-        Without either (identify), nothing is polled.
+        Without either (identify), nothing is polled. While backing off after a rate
+        limit, the targets are shown but nothing is polled before the next poll.
         """
         await self.async_run_command(command)
         if not targets and not confirm:
             return
         if targets:
             self._set_targets(home_id, targets)
-        self._pending.update(targets or {})
-        self._pending.update(confirm)
+        if self.backing_off:
+            LOGGER.debug("Rate limited: the command is confirmed at the next poll")
+            return
+        for module_id in (*(targets or {}), *confirm):
+            self._pending[module_id] = home_id
         self._quick_until = dt_util.utcnow() + QUICK_POLL_WINDOW
         self.update_interval = QUICK_POLL_INTERVAL
         await self.async_request_refresh()
