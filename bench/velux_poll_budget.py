@@ -236,8 +236,10 @@ async def test_poll_budget(
         times = sorted({round(t, 1) for t in clock.times(HOMESTATUS, started)})
         print(
             f"2. Set position 100 -> 0 ({sim.move_speed:g} %/s, {100 / sim.move_speed:g} s of "
-            f"movement): {in_call} poll in the service call + {polls - in_call} quick polls, "
-            f"each reading both homes ({quick[HOMESTATUS]} homestatus, "
+            f"movement): {in_call} poll in the service call + {polls - in_call} quick polls "
+            f"of the shutter's home ({quick[HOMESTATUS]} homestatus: home "
+            f"{quick[f'{HOMESTATUS}:{HOME_ID}']}, cabin "
+            f"{quick[f'{HOMESTATUS}:{SMALL_HOME_ID}']}; "
             f"{quick[SETSTATE]} setstate); final position shown after {shown_after:.1f} s; "
             f"normal interval back after {normal_after:.1f} s; polls at s {times} after the "
             f"command"
@@ -272,12 +274,24 @@ async def test_poll_budget(
             f"in {delay.total_seconds() if delay else float('nan'):g} s "
             f"(quick polling {coordinator.quick_polling})"
         )
-        after_limit = await clock.run_for(HOUR)
+        limited_at = clock.elapsed
+        after_limit = await clock.run_for(60)
+        # A command during the back-off: sent and shown, but polled only at the back-off time.
+        _, seen = await set_position(0)
+        in_backoff = _counts(sim.requests[seen:])
+        state = hass.states.get(SHUTTER)
+        print(
+            f"   A command 60 s into the back-off: {in_backoff[SETSTATE]} setstate, "
+            f"{in_backoff[HOMESTATUS]} homestatus in the service call; shown as "
+            f"{state.state if state else '-'}; quick polling {coordinator.quick_polling}"
+        )
+        after_limit += in_backoff + await clock.run_for(HOUR - 60)
         total = sum(n for path, n in after_limit.items() if ":" not in path)
-        first = clock.times(HOMESTATUS, clock.elapsed - HOUR + 1e-6)
+        first = clock.times(HOMESTATUS, limited_at + 1e-6)
         resumed = f"{first[0]:.1f} s" if first else "never"
         print(
-            f"   The following simulated hour: homestatus {after_limit[HOMESTATUS]}, "
+            f"   The following simulated hour (command included): homestatus "
+            f"{after_limit[HOMESTATUS]}, setstate {after_limit[SETSTATE]}, "
             f"homesdata {after_limit[HOMESDATA]}, token {after_limit[OAUTH]}, total {total}; "
             f"first poll after {resumed}; interval at the end "
             f"{coordinator.update_interval.total_seconds() if coordinator.update_interval else 0:g}"

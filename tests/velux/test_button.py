@@ -18,7 +18,7 @@ from simulator.velux import (
 )
 from tests.helpers import assert_snapshot
 
-from .conftest import SetupEntry, Tick
+from .conftest import SetupEntry, Tick, calls
 
 HOMESTATUS = "/api/homestatus"
 GATEWAY = "button.velux_active_gateway"
@@ -49,12 +49,12 @@ async def test_scenarios_and_stop(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:
     await setup_entry(platforms=(Platform.BUTTON, Platform.COVER))
-    polls = velux_sim.count(HOMESTATUS)
+    seen = len(velux_sim.requests)
 
-    # Bedtime closes the shutter (100 -> 0 takes 5 s) and the blind.
+    # Bedtime closes the shutter (100 -> 0 takes 5 s) and the blind: their home is read.
     await press(hass, f"{GATEWAY}_bedtime_scenario")
     assert velux_sim.setstate_bodies == [body(GATEWAY_ID, scenario="bedtime")]
-    assert velux_sim.count(HOMESTATUS) == polls + 2
+    assert calls(velux_sim, seen) == ["/syncapi/v1/setstate", f"{HOMESTATUS}:{HOME_ID}"]
     assert cover(hass, "cover.roller_shutter") == (CoverState.CLOSING, 100)
     await tick(3)
     assert cover(hass, "cover.roller_shutter") == (CoverState.CLOSING, 40)

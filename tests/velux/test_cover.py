@@ -26,12 +26,14 @@ from simulator.velux import (
     HOME_ID,
     SHUTTER_ID,
     SMALL_GATEWAY_ID,
+    SMALL_HOME_ID,
+    SMALL_SHUTTER_ID,
     WINDOW_ID,
     VeluxSimulator,
 )
 from tests.helpers import assert_snapshot
 
-from .conftest import SetupEntry, Tick
+from .conftest import SetupEntry, Tick, calls
 
 HOMESTATUS = "/api/homestatus"
 SETSTATE = "/syncapi/v1/setstate"
@@ -39,6 +41,9 @@ SHUTTER = "cover.roller_shutter"
 BLIND = "cover.blackout_blind"
 AWNING = "cover.awning_blind"
 WINDOW = "cover.roof_window"
+CABIN_SHUTTER = "cover.cabin_shutter"
+HOME_STATUS = f"{HOMESTATUS}:{HOME_ID}"
+CABIN_STATUS = f"{HOMESTATUS}:{SMALL_HOME_ID}"
 
 
 def setstate_body(module_id: str, position: int) -> dict[str, Any]:
@@ -113,34 +118,37 @@ async def test_movement_is_followed_by_quick_polls(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:
     await setup_entry(platforms=(Platform.COVER,))
-    polls = velux_sim.count(HOMESTATUS)
+    seen = len(velux_sim.requests)
 
     # 100 -> 40 at 20 %/s takes 3 simulated seconds.
     await call(hass, SERVICE_SET_COVER_POSITION, SHUTTER, **{ATTR_POSITION: 40})
 
-    assert velux_sim.count(HOMESTATUS) == polls + 2  # both homes, right after the command
+    # Right after the command, only the home of the shutter is read.
+    assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS]
     state = hass.states.get(SHUTTER)
     assert state is not None
     assert state.state == CoverState.CLOSING
     assert state.attributes[ATTR_CURRENT_POSITION] == 100
 
     await tick(3)
-    assert velux_sim.count(HOMESTATUS) == polls + 4
+    assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS]
     state = hass.states.get(SHUTTER)
     assert state is not None
     assert state.state == CoverState.OPEN
     assert state.attributes[ATTR_CURRENT_POSITION] == 40
 
-    # Confirmed: back to the normal interval (60 s).
+    # Confirmed: back to the normal interval (60 s), which reads every home.
+    seen = len(velux_sim.requests)
     await tick(3)
     await tick(30)
-    assert velux_sim.count(HOMESTATUS) == polls + 4
+    assert calls(velux_sim, seen) == []
     await tick(30)
-    assert velux_sim.count(HOMESTATUS) == polls + 6
+    assert calls(velux_sim, seen) == [HOME_STATUS, CABIN_STATUS]
 
     # A second command a few seconds later is confirmed just as fast.
     await tick(4)
     velux_sim.move_speed = 10  # 40 -> 100 takes 6 simulated seconds
+    seen = len(velux_sim.requests)
     await call(hass, SERVICE_OPEN_COVER, SHUTTER)
     state = hass.states.get(SHUTTER)
     assert state is not None
@@ -155,7 +163,37 @@ async def test_movement_is_followed_by_quick_polls(
     assert state is not None
     assert state.state == CoverState.OPEN
     assert state.attributes[ATTR_CURRENT_POSITION] == 100
-    assert velux_sim.count(HOMESTATUS) == polls + 12
+    assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS, HOME_STATUS]
+
+
+async def test_quick_polls_read_only_the_commanded_home(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry(platforms=(Platform.COVER,))
+    await tick(30)  # halfway between two normal polls
+    seen = len(velux_sim.requests)
+
+    # The cabin's shutter opens (5 s); meanwhile the shutter at home moves too.
+    await call(hass, SERVICE_OPEN_COVER, CABIN_SHUTTER)
+    velux_sim.set_position(SHUTTER_ID, 70)
+    await tick(3)
+    await tick(3)
+    assert calls(velux_sim, seen) == [SETSTATE, CABIN_STATUS, CABIN_STATUS, CABIN_STATUS]
+    assert velux_sim.setstate_bodies[-1]["home"]["id"] == SMALL_HOME_ID
+    cabin = hass.states.get(CABIN_SHUTTER)
+    assert cabin is not None
+    assert (cabin.state, cabin.attributes[ATTR_CURRENT_POSITION]) == (CoverState.OPEN, 100)
+    # The home kept its last status until the normal poll reads every home again.
+    shutter = hass.states.get(SHUTTER)
+    assert shutter is not None
+    assert shutter.attributes[ATTR_CURRENT_POSITION] == 100
+    seen = len(velux_sim.requests)
+    await tick(60)
+    assert calls(velux_sim, seen) == [HOME_STATUS, CABIN_STATUS]
+    shutter = hass.states.get(SHUTTER)
+    assert shutter is not None
+    assert shutter.attributes[ATTR_CURRENT_POSITION] == 70
+    assert velux_sim.position(SMALL_SHUTTER_ID) == 100
 
 
 async def test_target_shows_before_the_cloud_confirms(
@@ -186,15 +224,20 @@ async def test_quick_polls_give_up_after_two_minutes(
     velux_sim.move_speed = 0.1  # 60 % takes 10 minutes
     await setup_entry(platforms=(Platform.COVER,))
     await call(hass, SERVICE_SET_COVER_POSITION, SHUTTER, **{ATTR_POSITION: 40})
-    polls = velux_sim.count(HOMESTATUS)
+    seen = len(velux_sim.requests)
 
     for _ in range(40):
         await tick(3)
-    assert velux_sim.count(HOMESTATUS) == polls + 2 * 40
-    polls = velux_sim.count(HOMESTATUS)
+    # Every 3 s the shutter's home; the cabin only when its normal poll falls due (within
+    # the scheduling tolerance of 60 s after the last poll that read it: at 57 and 114 s).
+    full = [HOME_STATUS, CABIN_STATUS]
+    assert calls(velux_sim, seen) == (
+        [HOME_STATUS] * 18 + full + [HOME_STATUS] * 18 + full + [HOME_STATUS] * 2
+    )
+    seen = len(velux_sim.requests)
     for _ in range(5):
         await tick(3)
-    assert velux_sim.count(HOMESTATUS) == polls
+    assert calls(velux_sim, seen) == []
     state = hass.states.get(SHUTTER)
     assert state is not None
     assert state.state == CoverState.CLOSING

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import json
 import logging
+import time
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed_exact
 
 from custom_components.velux_homely.const import CONF_SCAN_INTERVAL, CONF_TOKEN, DOMAIN
 from custom_components.velux_homely.diagnostics import async_get_config_entry_diagnostics
@@ -22,13 +26,15 @@ from simulator.velux import (
     HOME_ID,
     LIVING_ROOM_ID,
     SHUTTER_ID,
+    SMALL_HOME_ID,
     VeluxSimulator,
 )
 
-from .conftest import SetupEntry, Tick, make_entry
+from .conftest import SetupEntry, Tick, calls, make_entry
 
 HOMESDATA = "/api/homesdata"
 HOMESTATUS = "/api/homestatus"
+SETSTATE = "/syncapi/v1/setstate"
 SHUTTER = "cover.roller_shutter"
 NEW_ID = "5636133219200999"
 
@@ -180,6 +186,43 @@ async def test_rate_limit_keeps_values_and_backs_off(
     assert caplog.text.count("answers again") == 1
 
 
+async def test_command_while_backing_off_waits_for_the_next_poll(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    entry = await setup_entry(platforms=(Platform.COVER,))
+    velux_sim.rate_limit_next(1, kind="error11", path=HOMESTATUS)
+    await tick(60)  # refused: next poll in 5 minutes
+    seen = len(velux_sim.requests)
+
+    # The command is sent and its target shows at once, but nothing is polled for it.
+    await hass.services.async_call(
+        "cover", "set_cover_position", {"entity_id": SHUTTER, "position": 40}, blocking=True
+    )
+    assert calls(velux_sim, seen) == [SETSTATE]
+    assert state_of(hass, SHUTTER) == "closing"
+    runtime = entry.runtime_data
+    assert isinstance(runtime, VeluxRuntime)
+    assert not runtime.coordinator.quick_polling
+    for _ in range(5):
+        await tick(3)
+    await tick(300 - 5 * 3 - 10)
+    assert calls(velux_sim, seen) == [SETSTATE]
+    assert state_of(hass, SHUTTER) == "closing"
+
+    # The poll at the back-off time reads every home and confirms the movement.
+    await tick(10)
+    assert calls(velux_sim, seen) == [
+        SETSTATE,
+        f"{HOMESTATUS}:{HOME_ID}",
+        f"{HOMESTATUS}:{SMALL_HOME_ID}",
+    ]
+    state = hass.states.get(SHUTTER)
+    assert state is not None
+    assert (state.state, state.attributes["current_position"]) == ("open", 40)
+    assert runtime.coordinator.rate_limited_count == 0
+    assert runtime.coordinator.update_interval == timedelta(seconds=60)
+
+
 @pytest.mark.parametrize(
     ("kind", "retry_after", "wait"),
     [("http429", 1200, 1200), ("http429", None, 900), ("error26", None, 900)],
@@ -245,6 +288,31 @@ async def test_topology_every_30_minutes_adds_and_removes_devices(  # noqa: PLR0
     assert device_registry.async_get_device(identifiers={(DOMAIN, BLIND_ID)}) is None
     assert entity_registry.async_get("cover.blackout_blind") is None
     assert hass.states.get("cover.blackout_blind") is None
+
+
+async def test_topology_is_not_postponed_by_scheduling_jitter(
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    freezer: FrozenDateTimeFactory,
+) -> None:
+    # Set up 0.95 s past a whole second. Home Assistant starts polls at a whole second
+    # plus at most 0.5 s: each one starts some 0.5 s "early" against the set-up time.
+    freezer.tick(timedelta(seconds=(0.95 - time.time()) % 1))
+    await setup_entry(platforms=(Platform.COVER,))
+    start = time.time()
+
+    async def run_until(elapsed: float) -> None:
+        # Timers run at their time, like in a running event loop.
+        while time.time() - start < elapsed:
+            freezer.tick(timedelta(seconds=0.25))
+            async_fire_time_changed_exact(hass)
+            await hass.async_block_till_done(wait_background_tasks=True)
+
+    await run_until(29 * 60 + 30)
+    assert velux_sim.count(HOMESDATA) == 1
+    await run_until(30 * 60 + 1)
+    assert velux_sim.count(HOMESDATA) == 2  # at the 30th poll, not the 31st
 
 
 async def test_options_change_the_poll_interval(
