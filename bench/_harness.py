@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 from pathlib import Path
 import sys
 
@@ -33,6 +34,8 @@ PRELOAD = (
 
 def preload() -> None:
     """Import the modules Home Assistant would load in a thread during the benchmark."""
+    # Figures only: Home Assistant's set-up chatter would bury them.
+    logging.getLogger().setLevel(logging.WARNING)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     for name in PRELOAD:
