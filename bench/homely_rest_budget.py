@@ -1,7 +1,8 @@
-"""Cloud calls per simulated hour of a Homely account (two locations), live up or down.
+"""Cloud calls per simulated hour of a Homely account (two locations): live up, live
+dropped by the server every minute (token expiry), live down.
 
 Runs Home Assistant's test harness in-process with a Homely entry on the loopback simulator.
-Time is scaled (1 simulated hour = 3.6 s; about 20 s in all): token lifetimes, the 30-minute
+Time is scaled (1 simulated hour = 3.6 s; about 25 s in all): token lifetimes, the 30-minute
 resync, the 2-minute poll interval and the reconnection backoff all shrink by the same
 factor, so the counts are those of a real hour. Prints figures only; asserts nothing about time.
 
@@ -60,6 +61,7 @@ async def test_rest_budget(
             backoff_max=300 * SCALE,
             stable_after=60 * SCALE,
             first_connect_grace=120 * SCALE,
+            home_read_window=900 * SCALE,
         ),
     )
     sim = HomelySimulator(
@@ -88,6 +90,28 @@ async def test_rest_budget(
             f"Live up, per simulated hour (mean of 4), 2 locations: /home {up_home:g}, "
             f"token {up_tokens:g}, total {up_home + up_tokens:g} (budget 8)"
         )
+
+        # live connections dropped by the server every minute: the access tokens live 60 s
+        # and the server ends a socket whose token has expired
+        home0, tokens0 = _counts(sim)
+        connects0 = sum(live.connects for live in runtime.live.values())
+        deferred0 = sum(c.resyncs_deferred for c in runtime.coordinators.values())
+        loop = asyncio.get_running_loop()
+        end = loop.time() + HOUR
+        while loop.time() < end:
+            await asyncio.sleep(SCALE)  # the server checks each simulated second
+            await sim.enforce_token_expiry()
+        home1, tokens1 = _counts(sim)
+        connects = sum(live.connects for live in runtime.live.values()) - connects0
+        deferred = sum(c.resyncs_deferred for c in runtime.coordinators.values()) - deferred0
+        print(
+            "Live connection dropped by the server every minute (token expiry), "
+            f"1 simulated hour, 2 locations: /home {home1 - home0}, token {tokens1 - tokens0}, "
+            f"reconnections {connects}, resyncs deferred by the /home budget {deferred} "
+            f"(budget: /home at most {const.TUNING.home_reads_per_window} per location "
+            "per 15 minutes)"
+        )
+        await wait_for(lambda: all_live(entry), limit=5 * 300 * SCALE + 5)
 
         # live connections down: the server refuses every Socket.IO connection
         async def refuse(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:

@@ -75,6 +75,7 @@ __all__ = [
     "THERMOSTAT_ID",
     "USER_ID",
     "HomelySimulator",
+    "SimHold",
     "SimRequest",
 ]
 
@@ -101,14 +102,34 @@ class SimRequest:
 
 @dataclass
 class _Fault:
-    kind: str  # "rate_limit" | "fail" | "malformed"
+    kind: str  # "rate_limit" | "fail" | "malformed" | "answer"
     remaining: int
     path: str | None
     status: int = 500
     retry_after: float = 4
+    body: Any = None
+    headers: dict[str, str] | None = None
 
     def matches(self, path: str) -> bool:
         return self.path is None or path.startswith(self.path)
+
+
+class SimHold:
+    """A held answer (`hold_next`): computed when the request arrives, sent on `release`."""
+
+    def __init__(self) -> None:
+        """Create the hold; nothing is held until a matching request arrives."""
+        self.ready = asyncio.Event()
+        """Set once the answer is computed and waits to be sent."""
+        self._release = asyncio.Event()
+
+    def release(self) -> None:
+        """Send the held answer (at once if the request has not arrived yet)."""
+        self._release.set()
+
+    async def until_released(self) -> None:
+        """Wait for `release`."""
+        await self._release.wait()
 
 
 @dataclass
@@ -174,6 +195,8 @@ class HomelySimulator:
         self._access: dict[str, float] = {}
         self._refresh: dict[str, _RefreshToken] = {}
         self._faults: list[_Fault] = []
+        self._holds: list[tuple[str | None, SimHold]] = []
+        self._every_hold: list[SimHold] = []
         self._sockets: dict[str, dict[str, str]] = {}
         self._sid_location: dict[str, str] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
@@ -214,6 +237,8 @@ class HomelySimulator:
 
     async def stop(self) -> None:
         """Disconnect every socket, stop the server and end every background task."""
+        for hold in self._every_hold:
+            hold.release()
         await self.disconnect()
         if self.sio.eio.sockets:
             await self.sio.eio.disconnect()
@@ -318,6 +343,40 @@ class HomelySimulator:
         """Answer the next `count` requests under `path` (None: any) with broken JSON."""
         self._faults.append(_Fault("malformed", count, path, 200))
 
+    def answer_next(
+        self,
+        body: Any,
+        *,
+        status: int = 200,
+        count: int = 1,
+        path: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Answer the next `count` requests under `path` (None: any) with `body` as-is.
+
+        A `str` body is sent as text (an HTML error page, say); anything else as JSON.
+        `headers` are added to the answer exactly as spelt.
+        """
+        self._faults.append(_Fault("answer", count, path, status, body=body, headers=headers))
+
+    def hold_next(self, path: str | None = None) -> SimHold:
+        """Hold the answer of the next request under `path` until `release` is called.
+
+        The answer is computed when the request arrives (the state it shows is that of
+        then) and sent later: a slow cloud whose answer is overtaken by live events.
+        """
+        hold = SimHold()
+        self._holds.append((path, hold))
+        self._every_hold.append(hold)
+        return hold
+
+    def _take_hold(self, path: str) -> SimHold | None:
+        for held_path, hold in self._holds:
+            if held_path is None or path.startswith(held_path):
+                self._holds.remove((held_path, hold))
+                return hold
+        return None
+
     def _take_fault(self, path: str) -> _Fault | None:
         for fault in self._faults:
             if fault.matches(path):
@@ -353,9 +412,31 @@ class HomelySimulator:
             SimRequest(request.method, request.path, body, request.headers.get("Authorization"))
         )
         _LOGGER.debug("Homely simulator: %s %s", request.method, request.path)
+        hold = self._take_hold(request.path)
+        response = await self._answer(request, handler)
+        if hold is not None:
+            hold.ready.set()
+            await hold.until_released()
+        return response
+
+    async def _answer(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
         fault = self._take_fault(request.path)
         if fault is None:
             return await handler(request)
+        if fault.kind == "answer":
+            if isinstance(fault.body, str):
+                answer = web.Response(
+                    status=fault.status, text=fault.body, content_type="text/html"
+                )
+            else:
+                answer = web.json_response(fault.body, status=fault.status)
+            for name, value in (fault.headers or {}).items():
+                answer.headers[name] = value
+            return answer
         if fault.kind == "rate_limit":
             retry_after = _number(fault.retry_after)
             response = _error(429, "Too Many Requests", retryAfter=retry_after)

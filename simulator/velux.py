@@ -4,7 +4,7 @@ An :mod:`aiohttp` server that follows ``shared/reference/velux-active.md``: OAut
 token endpoint (password grant with ``user_prefix=velux``, rotating refresh tokens),
 ``homesdata``, ``homestatus``, ``setstate`` (with signed commands), ``getscenarios``
 and ``getuser``, plus knobs that inject the failures the integration must survive
-(expired tokens, rate limits, timeouts, 5xx, garbage JSON).
+(expired tokens, rate limits, timeouts, 5xx, garbage JSON, odd answers).
 
 Movements and token expiry use a simulated clock (``time.monotonic()`` plus an
 offset that :meth:`VeluxSimulator.advance` moves forward); positions are computed
@@ -142,6 +142,7 @@ class _Fault:
     seconds: float = 0.0
     rate_kind: str = "http429"
     retry_after: int | None = None
+    payload: Any = None
 
 
 def sign_command(
@@ -457,6 +458,16 @@ class VeluxSimulator:
         """Answer the next ``count`` requests with HTTP 200 and invalid JSON."""
         self._add_fault(_Fault("malformed", count, path))
 
+    def reply_next(
+        self, count: int = 1, *, payload: Any, status: int = 200, path: str | None = None
+    ) -> None:
+        """Answer the next ``count`` requests (to ``path`` prefix) with ``payload`` verbatim.
+
+        A string is sent as an HTML page (a proxy's maintenance page); anything else as
+        JSON, e.g. ``{"status": "ok", "body": {}}`` for an answer without homes.
+        """
+        self._add_fault(_Fault("reply", count, path, status=status, payload=payload))
+
     def clear_faults(self) -> None:
         """Drop every pending fault."""
         self._faults.clear()
@@ -483,6 +494,12 @@ class VeluxSimulator:
     def _fault_response(fault: _Fault) -> web.Response:
         if fault.kind == "malformed":
             return web.Response(text=_MALFORMED_BODY, content_type="application/json")
+        if fault.kind == "reply":
+            if isinstance(fault.payload, str):
+                return web.Response(
+                    status=fault.status, text=fault.payload, content_type="text/html"
+                )
+            return web.json_response(fault.payload, status=fault.status)
         if fault.kind == "rate":
             headers = {}
             if fault.retry_after is not None:

@@ -100,6 +100,11 @@ def async_remove_stale_devices(
     """Detach from ``entry`` every device whose id is no longer reported by the cloud."""
     registry = dr.async_get(hass)
     keep = set(current_ids)
+    if not keep:
+        # An account never empties itself between two reads; an empty answer is a cloud
+        # hiccup, and removing every device would lose the user's names and areas.
+        LOGGER.debug("The cloud reported no device at all: keeping the devices")
+        return
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         ids = {ident for domain, ident in device.identifiers if domain == DOMAIN}
         if ids and not ids & keep:

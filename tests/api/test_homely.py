@@ -17,7 +17,7 @@ from custom_components.velux_homely.api.errors import (
     InvalidResponseError,
     RateLimitedError,
 )
-from custom_components.velux_homely.api.homely import HomelyClient
+from custom_components.velux_homely.api.homely import HomelyClient, _retry_after
 from simulator.homely import (
     CABIN_LOCATION_ID,
     DEMO_PASSWORD,
@@ -180,16 +180,70 @@ async def test_login_rate_limited(
     assert err.value.retry_after == 7
 
 
-@pytest.mark.parametrize(
-    ("status", "error"),
-    [(500, CommunicationError), (404, ApiResponseError)],
-)
-async def test_token_endpoint_failures(
-    session: aiohttp.ClientSession, homely_sim: HomelySimulator, status: int, error: type
+@pytest.mark.parametrize("status", [500, 503, 404, 403, 400])
+async def test_token_endpoint_failures_are_temporary(
+    session: aiohttp.ClientSession, homely_sim: HomelySimulator, status: int
 ) -> None:
+    # only a 401 on login says the credentials are wrong: anything else is retried later
     homely_sim.fail_next(1, status=status, path=LOGIN)
-    with pytest.raises(error):
-        await _client(session, homely_sim).async_login()
+    client = _client(session, homely_sim)
+    with pytest.raises(CommunicationError) as err:
+        await client.async_login()
+    assert not isinstance(err.value, AuthenticationError)
+    assert f"{status}" in str(err.value)
+    # and the next try works
+    await client.async_login()
+    assert [r.path for r in homely_sim.requests] == [LOGIN, LOGIN]
+
+
+async def test_maintenance_page_on_login_is_temporary(
+    session: aiohttp.ClientSession, homely_sim: HomelySimulator
+) -> None:
+    page = "<html><body><h1>403 Forbidden</h1>Down for maintenance</body></html>"
+    homely_sim.answer_next(page, status=403, path=LOGIN)
+    client = _client(session, homely_sim)
+    with pytest.raises(CommunicationError, match="HTTP 403"):
+        await client.async_get_locations()
+    assert homely_sim.count("/homely/locations") == 0
+    assert len(await client.async_get_locations()) == 2
+
+
+@pytest.mark.parametrize("status", [403, 404, 500, 502])
+async def test_refresh_failure_other_than_refused_is_temporary(
+    session: aiohttp.ClientSession, homely_sim: HomelySimulator, status: int
+) -> None:
+    client = _client(session, homely_sim)
+    await client.async_login()
+    first = await client.async_get_access_token()
+    Clock(homely_sim).advance(55)
+    homely_sim.fail_next(1, status=status, path=REFRESH)
+    with pytest.raises(CommunicationError):
+        await client.async_get_access_token()
+    # no login was tried; the next call refreshes with the same refresh token
+    assert homely_sim.count(LOGIN) == 1
+    assert await client.async_get_access_token() != first
+    assert [r.path for r in homely_sim.requests] == [LOGIN, REFRESH, REFRESH]
+    assert homely_sim.refreshes == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, {"statusCode": 400, "message": "Refresh token expired"}),
+        (400, {"statusCode": 400, "message": ["refresh_token must be a string"]}),
+        (401, {"statusCode": 401, "message": "Unauthorized"}),
+    ],
+)
+async def test_refused_refresh_logs_in(
+    session: aiohttp.ClientSession, homely_sim: HomelySimulator, status: int, body: Any
+) -> None:
+    client = _client(session, homely_sim)
+    await client.async_login()
+    Clock(homely_sim).advance(55)
+    homely_sim.answer_next(body, status=status, path=REFRESH)
+    await client.async_get_access_token()
+    assert [r.path for r in homely_sim.requests] == [LOGIN, REFRESH, LOGIN]
+    assert homely_sim.logins == 2
 
 
 async def test_refresh_failure_is_not_a_login(
@@ -228,6 +282,57 @@ async def test_resource_errors(session: aiohttp.ClientSession, homely_sim: Homel
     with pytest.raises(ApiResponseError) as bad:
         await client.async_get_home(LOCATION_ID)
     assert bad.value.status == 400
+
+
+async def test_retry_after_header_in_any_case(
+    session: aiohttp.ClientSession, homely_sim: HomelySimulator
+) -> None:
+    client = _client(session, homely_sim)
+    limited = {"statusCode": 429, "message": "Too Many Requests"}
+    homely_sim.answer_next(limited, status=429, path=HOME, headers={"retry-after": "9"})
+    with pytest.raises(RateLimitedError) as lower:
+        await client.async_get_home(LOCATION_ID)
+    assert lower.value.retry_after == 9
+    homely_sim.answer_next(limited, status=429, path=HOME, headers={"RETRY-AFTER": "3.5"})
+    with pytest.raises(RateLimitedError) as upper:
+        await client.async_get_home(LOCATION_ID)
+    assert upper.value.retry_after == 3.5
+    # the JSON retryAfter wins over the header
+    homely_sim.answer_next(
+        {**limited, "retryAfter": 4}, status=429, path=HOME, headers={"retry-after": "9"}
+    )
+    with pytest.raises(RateLimitedError) as both:
+        await client.async_get_home(LOCATION_ID)
+    assert both.value.retry_after == 4
+    homely_sim.answer_next(limited, status=429, path=LOGIN, headers={"retry-after": "6"})
+    with pytest.raises(RateLimitedError) as login:
+        await _client(session, homely_sim).async_login()
+    assert login.value.retry_after == 6
+
+
+def test_retry_after_lookup_ignores_the_header_spelling() -> None:
+    # aiohttp spells well-known header names the canonical way; other mappings may not
+    assert _retry_after(None, {"retry-after": "9"}) == 9
+    assert _retry_after(None, {"RETRY-AFTER": "2.5", "Other": "1"}) == 2.5
+    assert _retry_after({"retryAfter": 4}, {"retry-after": "9"}) == 4
+    assert _retry_after({"retryAfter": "soon"}, {"retry-after": "later"}) is None
+    assert _retry_after(None, {}) is None
+
+
+@pytest.mark.parametrize("devices", ["missing", None, {"id": "x"}, "none"])
+async def test_home_without_a_devices_list_is_invalid(
+    session: aiohttp.ClientSession, homely_sim: HomelySimulator, devices: Any
+) -> None:
+    body = dict(homely_sim.locations[LOCATION_ID].home())
+    if devices == "missing":
+        del body["devices"]
+    else:
+        body["devices"] = devices
+    homely_sim.answer_next(body, path=HOME)
+    client = _client(session, homely_sim)
+    with pytest.raises(InvalidResponseError, match="devices"):
+        await client.async_get_home(LOCATION_ID)
+    assert len((await client.async_get_home(LOCATION_ID)).devices) == 9
 
 
 async def test_unreachable(session: aiohttp.ClientSession, homely_sim: HomelySimulator) -> None:

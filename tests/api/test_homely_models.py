@@ -257,3 +257,97 @@ def test_malformed_events(payload: Any) -> None:
 def test_unknown_event_type() -> None:
     with pytest.raises(UnknownEventError):
         parse_event({"type": "device-added", "data": {}})
+
+
+@pytest.mark.parametrize("devices", ["missing", None, {"id": "dev"}, "dev"])
+def test_home_without_a_devices_list_is_invalid(devices: Any) -> None:
+    raw = _home()
+    if devices == "missing":
+        del raw["devices"]
+    else:
+        raw["devices"] = devices
+    with pytest.raises(InvalidResponseError, match="devices"):
+        HomelyHome.from_api(raw)
+    # an empty list is a home without devices
+    assert HomelyHome.from_api(_home(devices=[])).devices == {}
+
+
+T3 = "2026-01-14T11:00:00.000Z"
+
+
+def _change(feature: str, state: str, value: Any, stamp: str | None) -> dict[str, Any]:
+    return {"feature": feature, "stateName": state, "value": value, "lastUpdated": stamp}
+
+
+def test_resync_keeps_states_newer_than_the_read() -> None:
+    held = HomelyHome.from_api(_home())
+    # live events applied while the read was under way
+    event = parse_event(
+        _device_event(
+            _change("alarm", "alarm", True, T3),  # newer than the read's T2
+            _change("temperature", "temperature", 21.5, T1),  # the read has no stamp
+            _change("battery", "low", True, T3),  # a state the read does not have
+        )
+    )
+    assert isinstance(event, DeviceStateChanged)
+    live = held.with_device_changes(event)
+    assert live is not None
+    fetched = HomelyHome.from_api(_home())
+    merged = fetched.merged_with(live)
+    device = merged.devices["dev"]
+    assert device.state("alarm", "alarm") == HomelyState(True, parse_timestamp(T3))
+    assert device.state("temperature", "temperature") == HomelyState(21.5, parse_timestamp(T1))
+    # the read decides which states exist
+    assert not device.has("battery", "low")
+    # the read is newer: it wins
+    newer = _home()
+    newer["devices"][0]["features"]["alarm"]["states"]["alarm"] = {
+        "value": False,
+        "lastUpdated": "2026-01-14T12:00:00.000Z",
+    }
+    assert (
+        HomelyHome.from_api(newer).merged_with(live).devices["dev"].value("alarm", "alarm") is False
+    )
+    # a tie goes to the read; an undated held state loses to a dated read
+    tie = parse_event(
+        _device_event(
+            _change("alarm", "alarm", True, T2), _change("temperature", "temperature", 5, None)
+        )
+    )
+    assert isinstance(tie, DeviceStateChanged)
+    tied = held.with_device_changes(tie)
+    assert tied is not None
+    fresh = HomelyHome.from_api(_home())
+    fresh_temp = _home()
+    fresh_temp["devices"][0]["features"]["temperature"]["states"]["temperature"] = {
+        "value": 19,
+        "lastUpdated": T1,
+    }
+    assert fresh.merged_with(tied).devices["dev"].value("alarm", "alarm") is False
+    merged_temp = HomelyHome.from_api(fresh_temp).merged_with(tied).devices["dev"]
+    assert merged_temp.value("temperature", "temperature") == 19
+    # nothing newer held: the read's device objects are used as they are
+    assert fresh.merged_with(held).devices["dev"] is fresh.devices["dev"]
+    # devices the read does not list are gone, new ones come
+    gone = HomelyHome.from_api(_home(devices=[{"id": "other", "name": "Other"}]))
+    assert list(gone.merged_with(live).devices) == ["other"]
+
+
+def test_resync_keeps_an_alarm_event_applied_after_the_request() -> None:
+    held = HomelyHome.from_api(_home())
+    event = AlarmStateChanged(
+        location_id="loc",
+        state="ARMED_AWAY",
+        user_id="u",
+        user_name="Kari",
+        timestamp=parse_timestamp(T3),
+    )
+    armed = held.with_alarm_change(event)
+    assert armed is not None
+    fetched = HomelyHome.from_api(_home())  # requested before the event: DISARMED
+    kept = fetched.merged_with(armed, keep_alarm_state=True)
+    assert (kept.alarm_state, kept.alarm_changed_by) == ("ARMED_AWAY", "Kari")
+    assert kept.alarm_changed_at == parse_timestamp(T3)
+    # the event came before the request: the read wins
+    replaced = fetched.merged_with(armed)
+    assert (replaced.alarm_state, replaced.alarm_changed_by) == ("DISARMED", None)

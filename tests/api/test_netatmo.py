@@ -405,6 +405,72 @@ async def test_server_error_on_token_endpoint(
     await client.async_get_homes_data()
 
 
+@pytest.mark.parametrize(
+    ("status", "payload"),
+    [
+        (403, "<html><body><h1>403 Forbidden</h1>Maintenance</body></html>"),
+        (404, "<html><body><h1>404 Not Found</h1></body></html>"),
+        (400, {"error": "invalid_request"}),
+        (400, {"error": "unsupported_grant_type"}),
+        (401, {"error": {"code": 1, "message": "Something else"}}),
+    ],
+)
+async def test_token_endpoint_trouble_is_not_an_authentication_failure(
+    velux_sim: VeluxSimulator,
+    session: aiohttp.ClientSession,
+    status: int,
+    payload: Any,
+) -> None:
+    velux_sim.reply_next(1, payload=payload, status=status, path=TOKEN)
+    client = make_client(velux_sim, session)
+    with pytest.raises(CommunicationError) as err:
+        await client.async_get_homes_data()
+    assert not isinstance(err.value, AuthenticationError)
+    assert [r.path for r in velux_sim.requests] == [TOKEN]
+    # The cloud is back: the same client logs in without any help.
+    await client.async_get_homes_data()
+    assert velux_sim.password_logins == 1
+
+
+async def test_token_endpoint_trouble_during_refresh_keeps_the_refresh_token(
+    velux_sim: VeluxSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(velux_sim, session)
+    token = await client.async_login()
+    stale = make_client(velux_sim, session, token={**token, "expires_at": 0})
+    velux_sim.requests.clear()
+    velux_sim.reply_next(1, payload="<html>Maintenance</html>", status=403, path=TOKEN)
+
+    with pytest.raises(CommunicationError):
+        await stale.async_get_home_status(HOME_ID)
+    # No password login: the refresh token was not refused, the endpoint was down.
+    assert [r.form["grant_type"] for r in velux_sim.requests] == ["refresh_token"]
+
+    await stale.async_get_home_status(HOME_ID)
+    assert [r.path for r in velux_sim.requests] == [TOKEN, TOKEN, HOMESTATUS]
+    assert (velux_sim.password_logins, velux_sim.refresh_logins) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"status": "ok", "body": {}},
+        {"status": "ok"},
+        {"status": "ok", "body": {"homes": None, "user": {"email": DEMO_USERNAME}}},
+    ],
+)
+async def test_homesdata_without_homes_is_invalid(
+    velux_sim: VeluxSimulator, session: aiohttp.ClientSession, payload: dict[str, Any]
+) -> None:
+    client = make_client(velux_sim, session)
+    await client.async_login()
+    velux_sim.reply_next(1, payload=payload, path=HOMESDATA)
+    with pytest.raises(InvalidResponseError):
+        await client.async_get_homes_data()
+    homes = await client.async_get_homes_data()
+    assert [home.id for home in homes.homes] == [HOME_ID, SMALL_HOME_ID]
+
+
 async def test_malformed_json(velux_sim: VeluxSimulator, session: aiohttp.ClientSession) -> None:
     client = make_client(velux_sim, session)
     await client.async_login()
@@ -476,6 +542,41 @@ async def test_command_failure_per_module(
         await client.async_set_position(HOME_ID, SHUTTER_ID, GATEWAY_ID, 30)
     assert not err.value.needs_signature
     assert str(err.value) == f"Command failed for {SHUTTER_ID}: 6"
+
+
+async def test_command_failure_with_odd_codes(
+    velux_sim: VeluxSimulator, session: aiohttp.ClientSession
+) -> None:
+    client = make_client(velux_sim, session)
+    errors = [
+        {"id": SHUTTER_ID, "code": None},
+        {"id": BLIND_ID, "code": "busy"},
+        {"id": AWNING_ID, "code": "9"},
+        {"id": WINDOW_ID, "code": 28.0},
+        {"id": None, "code": True},
+        {"id": GATEWAY_ID},
+        {"id": SENSOR_ID, "code": ["x"]},
+        {"id": SWITCH_ID, "code": "nan"},
+        "junk",
+    ]
+    velux_sim.reply_next(
+        1,
+        payload={"status": "ok", "body": {"home": {"id": HOME_ID}, "errors": errors}},
+        path=SETSTATE,
+    )
+    with pytest.raises(CommandError) as err:
+        await client.async_set_position(HOME_ID, SHUTTER_ID, GATEWAY_ID, 30)
+    assert [(f.module_id, f.code) for f in err.value.failures] == [
+        (SHUTTER_ID, 0),
+        (BLIND_ID, 0),
+        (AWNING_ID, 9),
+        (WINDOW_ID, 28),
+        ("", 0),
+        (GATEWAY_ID, 0),
+        (SENSOR_ID, 0),
+        (SWITCH_ID, 0),
+    ]
+    assert err.value.needs_signature
 
 
 async def test_unknown_home_is_an_api_error(

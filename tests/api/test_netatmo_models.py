@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from custom_components.velux_homely.api.errors import InvalidResponseError
 from custom_components.velux_homely.api.netatmo_models import (
     GatewayStatus,
     HomesData,
@@ -15,9 +18,26 @@ from custom_components.velux_homely.api.netatmo_models import (
 )
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"status": "ok"},
+        {"status": "ok", "body": []},
+        {"status": "ok", "body": {}},
+        {"status": "ok", "body": {"user": {"email": "a@b.example"}}},
+        {"status": "ok", "body": {"homes": None}},
+        {"status": "ok", "body": {"homes": {"id": "h1"}}},
+    ],
+)
+def test_homesdata_without_a_list_of_homes_is_refused(payload: dict[str, Any]) -> None:
+    # Read as "no homes", such an answer would remove every device of the account.
+    with pytest.raises(InvalidResponseError, match="no list of homes"):
+        HomesData.from_api(payload)
+
+
 def test_empty_answers() -> None:
-    assert HomesData.from_api({}) == HomesData()
-    assert HomesData.from_api({"body": []}).homes == ()
+    assert HomesData.from_api({"body": {"homes": []}}) == HomesData()
     status = HomeStatus.from_api({"body": {"home": "x"}}, "h1")
     assert (status.home_id, dict(status.modules), dict(status.rooms), status.errors) == (
         "h1",

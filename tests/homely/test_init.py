@@ -196,3 +196,35 @@ async def test_home_assistant_stop_closes_connections(
     await wait_for(lambda: homely_sim.connections(LOCATION_ID) == 0)
     assert homely_sim.connections(CABIN_LOCATION_ID) == 0
     assert len(homely_sim.connect_log) == 2
+
+
+MAINTENANCE = "<html><body><h1>403 Forbidden</h1>Back soon</body></html>"
+
+
+async def test_forbidden_login_at_setup_is_retried_not_reauth(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
+    homely_sim.answer_next(MAINTENANCE, status=403, count=2, path=LOGIN)
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert hass.config_entries.flow.async_progress() == []
+    assert [r.path for r in homely_sim.requests] == [LOGIN, LOGIN]
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
+    await wait_for(lambda: entry.state is ConfigEntryState.LOADED)
+    await wait_for(lambda: all_live(entry))
+    assert hass.config_entries.flow.async_progress() == []
+
+
+async def test_forbidden_login_while_reconnecting_is_retried_not_reauth(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    homely_sim.expire_refresh_tokens()
+    homely_sim.fail_next(3, status=403, path=LOGIN)
+    await homely_sim.expire_access_tokens()
+    await wait_for(lambda: len(homely_sim.connect_log) == 4 and all_live(loaded_entry))
+    await hass.async_block_till_done()
+    assert hass.config_entries.flow.async_progress() == []
+    # refused refreshes fell back to logins; the refused logins were tried again
+    assert homely_sim.count(LOGIN) == 5
+    assert homely_sim.logins == 2

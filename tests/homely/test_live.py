@@ -342,12 +342,14 @@ async def test_polls_at_the_option_interval_while_the_connection_is_down(
 async def test_rate_limited_resync_keeps_data_and_honours_retry_after(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    # room for a third /home call in the window (the throttled one counts too)
+    coordinator.tuning = replace(coordinator.tuning, home_reads_per_window=3)
     homely_sim.rate_limit_next(1, retry_after=0.4, path=HOME)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
     await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
     limited_at = asyncio.get_running_loop().time()
     assert _state(hass, MOTION) == "off"
-    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
     assert 0 < coordinator.diagnostics()["rate_limited_for"] <= 0.4
     # a reconnect within the window does not call /home before retryAfter...
     await homely_sim.disconnect(LOCATION_ID)
@@ -449,3 +451,171 @@ async def test_event_of_a_new_device_reads_the_location_again(
     await wait_for(lambda: _state(hass, PANEL) == "armed_away")
     assert homely_sim.count(HOME) == 2
     assert hass.states.get("binary_sensor.attic_flood_moisture") is None
+
+
+async def test_flapping_connection_resyncs_within_the_read_budget(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """The server drops the sockets on every token expiry (each minute at worst)."""
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    # the first drop after set-up: reconnect and resync at once (2 reads in 15 minutes)
+    homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_NIGHT"
+    await homely_sim.expire_access_tokens()
+    await wait_for(
+        lambda: (
+            len(homely_sim.connect_log) == 4
+            and all_live(loaded_entry)
+            and homely_sim.count(HOME) == 2
+            and resyncs_idle(loaded_entry)
+        )
+    )
+    await wait_for(lambda: _state(hass, PANEL) == "armed_night")
+    assert homely_sim.count(CABIN_HOME) == 2
+    # further drops: reconnected each time, but no /home read beyond the budget...
+    homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_AWAY"
+    for drop in range(1, 6):
+        await homely_sim.expire_access_tokens()
+        await wait_for(
+            lambda drop=drop: len(homely_sim.connect_log) == 4 + 2 * drop and all_live(loaded_entry)
+        )
+    await hass.async_block_till_done()
+    assert homely_sim.count(HOME) == 2
+    assert homely_sim.count(CABIN_HOME) == 2
+    assert homely_sim.rejected_connects == 0
+    assert _state(hass, PANEL) == "armed_night"
+    # ...and one resync pending, for when the oldest read leaves the 15-minute window
+    assert coordinator.resyncs_deferred == 5
+    assert coordinator.diagnostics()["home_reads_in_window"] == 2
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 900)
+    await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
+    await wait_for(lambda: _state(hass, PANEL) == "armed_away")
+    assert homely_sim.count(CABIN_HOME) == 2
+    next_due = coordinator.next_resync_in
+    assert next_due is not None
+    assert next_due > 1790
+
+
+async def test_reconnect_within_the_budget_replaces_the_poll_of_the_disconnection(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    await homely_sim.disconnect(LOCATION_ID)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
+    await wait_for(lambda: coordinator.live_connected)
+    # a drop that the reconnection does not follow soon: polls at the option interval
+    homely_sim.fail_next(1, status=503, path="/homely/oauth")
+    await homely_sim.disconnect(LOCATION_ID)
+    await wait_for(lambda: not coordinator.live_connected)
+    due = coordinator.next_resync_in
+    assert due is not None
+    assert due <= 120
+    # back within the budget window: the poll would be a third read in 15 minutes
+    await wait_for(lambda: coordinator.live_connected)
+    due = coordinator.next_resync_in
+    assert due is not None
+    assert 880 < due <= 900
+    assert homely_sim.count(HOME) == 2
+    # a later drop keeps a sooner pending resync
+    coordinator.poll_interval = 3600
+    await homely_sim.disconnect(LOCATION_ID)
+    await wait_for(lambda: not coordinator.live_connected)
+    due = coordinator.next_resync_in
+    assert due is not None
+    assert due <= 900
+
+
+async def test_unknown_device_does_not_read_beyond_the_budget(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    coordinator.tuning = replace(coordinator.tuning, unknown_device_resync_gap=0)
+    await homely_sim.disconnect(LOCATION_ID)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
+    new_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Boiler room flood")
+    await wait_for(lambda: coordinator.live_connected)
+    await homely_sim.change_device(new_id, "alarm", "flood", True)
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
+    await wait_for(lambda: _state(hass, PANEL) == "armed_away")
+    await hass.async_block_till_done()
+    assert homely_sim.count(HOME) == 2
+    assert hass.states.get("binary_sensor.boiler_room_flood_moisture") is None
+
+
+async def test_resync_answer_does_not_undo_newer_live_events(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    # the cloud computes the /home answer, then events overtake it
+    hold = homely_sim.hold_next(HOME)
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
+    await asyncio.wait_for(hold.ready.wait(), 5)
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY", user_name="Kari")
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await wait_for(lambda: _state(hass, PANEL) == "armed_away" and _state(hass, MOTION) == "on")
+    hold.release()
+    await wait_for(lambda: resyncs_idle(loaded_entry))
+    await hass.async_block_till_done()
+    assert homely_sim.count(HOME) == 2
+    assert _state(hass, PANEL) == "armed_away"
+    panel = hass.states.get(PANEL)
+    assert panel is not None
+    assert panel.attributes["changed_by"] == "Kari"
+    assert _state(hass, MOTION) == "on"
+    # the states the events did not touch come from the read; the next read wins as usual
+    homely_sim.locations[LOCATION_ID].alarm_state = "DISARMED"
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
+    await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
+    await wait_for(lambda: _state(hass, PANEL) == "disarmed")
+    assert _state(hass, MOTION) == "on"
+
+
+@pytest.mark.parametrize("live", [True, False])
+async def test_home_without_devices_list_removes_nothing(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, live: bool
+) -> None:
+    devices = dr.async_get(hass)
+    before = {
+        device.id for device in dr.async_entries_for_config_entry(devices, loaded_entry.entry_id)
+    }
+    body = dict(homely_sim.locations[LOCATION_ID].home())
+    del body["devices"]
+    body["alarmState"] = "ARMED_AWAY"
+    homely_sim.answer_next(body, path=HOME)
+    if not live:
+        homely_sim.fail_next(10_000, status=503, path="/homely/oauth")
+        await homely_sim.disconnect(LOCATION_ID)
+        coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+        await wait_for(lambda: not coordinator.live_connected)
+        await _fire_resync(hass, loaded_entry, LOCATION_ID, 120)
+    else:
+        await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
+    await hass.async_block_till_done()
+    after = {
+        device.id for device in dr.async_entries_for_config_entry(devices, loaded_entry.entry_id)
+    }
+    assert after == before
+    assert devices.async_get_device(identifiers={(DOMAIN, MOTION_ID)}) is not None
+    assert er.async_get(hass).async_get(MOTION) is not None
+    # nothing of the invalid answer was taken
+    assert _state(hass, PANEL) in ("disarmed", STATE_UNAVAILABLE)
+    # the next good read brings everything back
+    await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800 if live else 120)
+    await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
+    await wait_for(lambda: _state(hass, MOTION) == "off" and _state(hass, PANEL) == "disarmed")
+
+
+async def test_reads_leave_the_budget_window(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    await homely_sim.disconnect(LOCATION_ID)
+    await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
+    await wait_for(lambda: coordinator.live_connected)
+    # a short window: the two reads are out of it by the next reconnection
+    coordinator.tuning = replace(coordinator.tuning, home_read_window=0.05)
+    await asyncio.sleep(0.06)
+    homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_STAY"
+    await homely_sim.disconnect(LOCATION_ID)
+    await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
+    await wait_for(lambda: _state(hass, PANEL) == "armed_home")
+    assert coordinator.resyncs_deferred == 0

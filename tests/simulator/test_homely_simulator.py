@@ -588,6 +588,64 @@ async def test_malformed_next(sim: HomelySimulator, session: aiohttp.ClientSessi
     assert (await call(session, sim, "GET", f"/homely/home/{LOCATION_ID}", token=token))[0] == 200
 
 
+async def test_answer_next(sim: HomelySimulator, session: aiohttp.ClientSession) -> None:
+    token = (await login(session, sim))["access_token"]
+    sim.answer_next({"locationId": LOCATION_ID}, path="/homely/home")
+    sim.answer_next(
+        "<html>maintenance</html>",
+        status=403,
+        path="/homely/oauth/token",
+        headers={"retry-after": "5"},
+    )
+    assert (await call(session, sim, "GET", "/homely/locations", token=token))[0] == 200
+    status, body = await call(session, sim, "GET", f"/homely/home/{LOCATION_ID}", token=token)
+    assert (status, body) == (200, {"locationId": LOCATION_ID})
+    async with session.post(f"{sim.base_url}/homely/oauth/token", json={}) as response:
+        assert response.status == 403
+        assert response.content_type == "text/html"
+        assert await response.text() == "<html>maintenance</html>"
+        assert ("retry-after", "5") in [
+            (name.decode(), value.decode()) for name, value in response.raw_headers
+        ]
+    # once only: the next answers are the normal ones
+    status, body = await call(session, sim, "GET", f"/homely/home/{LOCATION_ID}", token=token)
+    assert len(body["devices"]) == 9
+    assert (await login(session, sim))["token_type"] == "bearer"
+
+
+async def test_hold_next_answers_with_the_state_of_the_request(
+    sim: HomelySimulator, session: aiohttp.ClientSession
+) -> None:
+    token = (await login(session, sim))["access_token"]
+    hold = sim.hold_next("/homely/home")
+    request = asyncio.ensure_future(
+        call(session, sim, "GET", f"/homely/home/{LOCATION_ID}", token=token)
+    )
+    await asyncio.wait_for(hold.ready.wait(), WAIT)
+    # other requests pass; the state changes after the answer was computed
+    assert (await call(session, sim, "GET", "/homely/locations", token=token))[0] == 200
+    await sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
+    assert not request.done()
+    hold.release()
+    status, body = await asyncio.wait_for(request, WAIT)
+    assert (status, body["alarmState"]) == (200, "DISARMED")
+    status, body = await call(session, sim, "GET", f"/homely/home/{LOCATION_ID}", token=token)
+    assert body["alarmState"] == "ARMED_AWAY"
+
+
+async def test_stop_releases_held_answers(socket_enabled: None) -> None:
+    sim = HomelySimulator()
+    await sim.start()
+    async with aiohttp.ClientSession() as session:
+        token = (await login(session, sim))["access_token"]
+        hold = sim.hold_next()
+        request = asyncio.ensure_future(call(session, sim, "GET", "/homely/locations", token=token))
+        await asyncio.wait_for(hold.ready.wait(), WAIT)
+        await sim.stop()
+        status, _ = await asyncio.wait_for(request, WAIT)
+        assert status == 200
+
+
 async def test_unknown_paths_are_not_recorded(
     sim: HomelySimulator, session: aiohttp.ClientSession
 ) -> None:

@@ -991,6 +991,25 @@ async def test_malformed_next(
     await homestatus(session, sim, token)
 
 
+async def test_reply_next(sim: VeluxSimulator, session: aiohttp.ClientSession, token: str) -> None:
+    sim.reply_next(payload={"status": "ok", "body": {}}, path="/api/homesdata")
+    sim.reply_next(payload="<html>Maintenance</html>", status=403, path="/oauth2/token")
+    form = {"access_token": token}
+    status, data = await post_form(session, sim, "/api/homesdata", form)
+    assert (status, data) == (200, {"status": "ok", "body": {}})
+    async with session.post(sim.base_url + "/oauth2/token", data=login_form()) as resp:
+        assert (resp.status, resp.content_type) == (403, "text/html")
+        assert await resp.text() == "<html>Maintenance</html>"
+    # Each answer was used once.
+    status, data = await post_form(session, sim, "/api/homesdata", form)
+    assert (status, [home["id"] for home in data["body"]["homes"]]) == (
+        200,
+        [HOME_ID, SMALL_HOME_ID],
+    )
+    status, _ = await post_form(session, sim, "/oauth2/token", login_form())
+    assert status == 200
+
+
 async def test_delay_next_triggers_client_timeouts(
     sim: VeluxSimulator, session: aiohttp.ClientSession, token: str
 ) -> None:

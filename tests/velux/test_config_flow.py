@@ -108,13 +108,31 @@ async def test_other_client_identity_is_stored(
     await hass.async_block_till_done()
 
 
-@pytest.mark.parametrize("fault", ["invalid_auth", "cannot_connect", "rate_limited", "no_homes"])
-async def test_errors(hass: HomeAssistant, velux_sim: VeluxSimulator, fault: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("invalid_auth", "invalid_auth"),
+        ("cannot_connect", "cannot_connect"),
+        ("token_page", "cannot_connect"),
+        ("no_body", "cannot_connect"),
+        ("rate_limited", "rate_limited"),
+        ("no_homes", "no_homes"),
+    ],
+)
+async def test_errors(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, fault: str, error: str
+) -> None:
     values: dict[str, Any] = {}
     if fault == "invalid_auth":
         values[CONF_PASSWORD] = "wrong"
     elif fault == "cannot_connect":
         velux_sim.fail_next(1, status=502, path="/api/homesdata")
+    elif fault == "token_page":
+        # A maintenance page of the token endpoint says nothing about the password.
+        velux_sim.reply_next(1, payload="<html>Down</html>", status=403, path="/oauth2/token")
+    elif fault == "no_body":
+        # A broken homesdata answer is not an account without homes.
+        velux_sim.reply_next(1, payload={"status": "ok", "body": {}}, path="/api/homesdata")
     elif fault == "rate_limited":
         velux_sim.rate_limit_next(1, kind="error26", path="/oauth2/token")
     else:
@@ -126,7 +144,7 @@ async def test_errors(hass: HomeAssistant, velux_sim: VeluxSimulator, fault: str
     )
 
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": fault}
+    assert result["errors"] == {"base": error}
     # The form keeps what was typed, except the password.
     fields = {str(key): key for key in result["data_schema"].schema}
     assert fields[CONF_USERNAME].default() == DEMO_USERNAME.upper()

@@ -4,6 +4,12 @@ The session is injected (Home Assistant's shared ``aiohttp.ClientSession``). Tok
 fetched only when a call needs one: the access token is refreshed a little ahead of the
 expiry the server announced, refreshes are serialised, and a refused refresh falls back to a
 full login. Nothing here logs or raises a token or the password.
+
+Only a 401 on login means refused credentials (:class:`AuthenticationError`, which asks the
+user for new ones). A refresh the server refuses (400 "Refresh token expired", 401) leads to
+a full login; any other error of the token endpoints (403 or an HTML page of a proxy in
+maintenance, 404, 5xx) is a :class:`CommunicationError` that set-up and polls retry by
+themselves.
 """
 
 from __future__ import annotations
@@ -70,12 +76,18 @@ def _error_message(body: Any, status: int) -> str:
     return f"HTTP {status}"
 
 
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Return the value of header ``name`` (spelt in any case), None when absent."""
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
 def _retry_after(body: Any, headers: Mapping[str, str]) -> float | None:
-    """Return the retry hint of a 429 answer: JSON ``retryAfter`` or ``Retry-After``."""
+    """Return the retry hint of a 429 answer: JSON ``retryAfter``, else ``Retry-After``."""
     candidates: list[Any] = []
     if isinstance(body, Mapping):
         candidates.append(body.get("retryAfter"))
-    candidates.append(headers.get("Retry-After"))
+    candidates.append(_header(headers, "Retry-After"))
     for candidate in candidates:
         if isinstance(candidate, bool) or candidate is None:
             continue
@@ -86,6 +98,10 @@ def _retry_after(body: Any, headers: Mapping[str, str]) -> float | None:
         if seconds >= 0:
             return seconds
     return None
+
+
+class _RefreshRefused(Exception):
+    """The server refused the refresh token (expired, rotated or unknown)."""
 
 
 class HomelyClient:
@@ -167,7 +183,7 @@ class HomelyClient:
             ):
                 try:
                     return await self._refresh(tokens.refresh_token)
-                except AuthenticationError:
+                except _RefreshRefused:
                     _LOGGER.debug("Homely refused the refresh token: logging in again")
             return await self._login()
 
@@ -186,18 +202,26 @@ class HomelyClient:
         return self._store_tokens(body)
 
     async def _token_request(self, path: str, payload: dict[str, str]) -> Any:
-        """POST to a token endpoint: 400/401/403 mean refused credentials or token."""
+        """POST to a token endpoint and return the answer.
+
+        Raises :class:`AuthenticationError` for a 401 on login, :class:`_RefreshRefused`
+        for a 400/401 on refresh, :class:`RateLimitedError` for a 429 and
+        :class:`CommunicationError` for anything else (a 403 or a maintenance page is not
+        a verdict on the credentials).
+        """
         status, body, headers = await self._request("POST", path, json_body=payload)
+        if status < 400:
+            return body
+        message = _error_message(body, status)
         if status == 429:
             raise RateLimitedError(
                 f"Homely rate limited {path}", retry_after=_retry_after(body, headers)
             )
-        if status in (400, 401, 403):
-            raise AuthenticationError(
-                f"Homely refused the credentials: {_error_message(body, status)}"
-            )
-        self._raise_for_status(path, status, body, headers)
-        return body
+        if path == PATH_LOGIN and status == 401:
+            raise AuthenticationError(f"Homely refused the credentials: {message}")
+        if path == PATH_REFRESH and status in (400, 401):
+            raise _RefreshRefused(message)
+        raise CommunicationError(f"Homely answered {status} on {path}: {message}")
 
     def _store_tokens(self, body: Any) -> str:
         if not isinstance(body, Mapping):

@@ -135,6 +135,13 @@ class HomelyState:
 type Features = Mapping[str, Mapping[str, HomelyState]]
 
 
+def _newer(first: datetime | None, second: datetime | None) -> bool:
+    """Return True when stamp ``first`` is newer than ``second`` (unknown is oldest)."""
+    if first is None:
+        return False
+    return second is None or first > second
+
+
 def _parse_features(raw: Any) -> dict[str, dict[str, HomelyState]]:
     features: dict[str, dict[str, HomelyState]] = {}
     if not isinstance(raw, Mapping):
@@ -198,6 +205,21 @@ class HomelyDevice:
         found = self.state(feature, state)
         return None if found is None else found.value
 
+    def merged_with(self, held: HomelyDevice | None) -> HomelyDevice:
+        """Return this (freshly read) device with the states ``held`` has newer."""
+        if held is None:
+            return self
+        features: dict[str, dict[str, HomelyState]] | None = None
+        for feature, states in self.features.items():
+            for name, fetched in states.items():
+                kept = held.state(feature, name)
+                if kept is None or not _newer(kept.last_updated, fetched.last_updated):
+                    continue
+                if features is None:
+                    features = {f: dict(s) for f, s in self.features.items()}
+                features[feature][name] = kept
+        return self if features is None else replace(self, features=features)
+
     def with_change(self, change: HomelyChange) -> HomelyDevice | None:
         """Return the device with ``change`` applied, or None when the change is stale.
 
@@ -236,13 +258,19 @@ class HomelyHome:
 
     @classmethod
     def from_api(cls, raw: Any) -> HomelyHome:
-        """Build a home from its JSON object (devices without an id are dropped)."""
+        """Build a home from its JSON object (devices without an id are dropped).
+
+        A home without a ``devices`` list is invalid, not a home without devices: taking
+        it as empty would remove every device of the location.
+        """
         if not isinstance(raw, Mapping):
             raise InvalidResponseError("home is not an object")
         location_id = _require_id(raw, "locationId", "home")
-        devices: dict[str, HomelyDevice] = {}
         raw_devices = raw.get("devices")
-        for item in raw_devices if isinstance(raw_devices, list) else []:
+        if not isinstance(raw_devices, list):
+            raise InvalidResponseError("home without a devices list")
+        devices: dict[str, HomelyDevice] = {}
+        for item in raw_devices:
             try:
                 device = HomelyDevice.from_api(item)
             except InvalidResponseError:
@@ -257,15 +285,34 @@ class HomelyHome:
             devices=devices,
         )
 
-    def merged_with(self, previous: HomelyHome | None) -> HomelyHome:
-        """Keep who/when of the alarm state from ``previous`` while the state is the same."""
-        if previous is None or previous.alarm_state != self.alarm_state:
+    def merged_with(
+        self, previous: HomelyHome | None, *, keep_alarm_state: bool = False
+    ) -> HomelyHome:
+        """Merge this fresh read with ``previous``, the data held (live events included).
+
+        The read decides which devices, features and states exist. Per state, whichever of
+        held and read has the newer ``lastUpdated`` wins (an unknown stamp loses to a known
+        one; the read wins a tie): a live event applied while the read was under way is
+        newer than the read and survives it. The alarm state has no stamp in a read:
+        ``keep_alarm_state`` (an alarm event was applied after the read was requested)
+        keeps the held one. Who/when of the alarm state are kept while the state is the
+        same.
+        """
+        if previous is None:
             return self
-        return replace(
-            self,
-            alarm_changed_by=previous.alarm_changed_by,
-            alarm_changed_at=previous.alarm_changed_at,
-        )
+        devices = {
+            device_id: device.merged_with(previous.devices.get(device_id))
+            for device_id, device in self.devices.items()
+        }
+        merged = replace(self, devices=devices)
+        if keep_alarm_state or previous.alarm_state == self.alarm_state:
+            merged = replace(
+                merged,
+                alarm_state=previous.alarm_state,
+                alarm_changed_by=previous.alarm_changed_by,
+                alarm_changed_at=previous.alarm_changed_at,
+            )
+        return merged
 
     def with_device_changes(self, event: DeviceStateChanged) -> HomelyHome | None:
         """Apply the changes of ``event`` to its device; None when nothing changed.

@@ -92,8 +92,21 @@ VELUX_ACTIVE: Final = NetatmoFlavour(
 )
 
 
+OAUTH_AUTH_ERRORS: Final = frozenset({"invalid_grant", "invalid_client"})
+"""OAuth2 ``error`` values of the token endpoint that mean "these credentials do not work"."""
+
+
 class _TokenRejectedError(ApiResponseError):
     """The API refused the access token (error 2 or 3): refresh and retry once."""
+
+
+class _OAuthError(ApiResponseError):
+    """An OAuth2 error answer (``{"error": "invalid_grant"}``)."""
+
+    def __init__(self, message: str, error: str, status: int) -> None:
+        """Keep the OAuth2 ``error`` value."""
+        super().__init__(message, status=status)
+        self.error = error
 
 
 type TokenCallback = Callable[[dict[str, Any]], None]
@@ -211,10 +224,15 @@ class NetatmoClient:
         form = {**form, "client_id": self._client_id, "client_secret": self._client_secret}
         try:
             payload = await self._async_send(self.flavour.token_path, data=form)
+        except _OAuthError as err:
+            if err.error in OAUTH_AUTH_ERRORS:
+                # The grant or the client credentials were refused: they do not work.
+                raise AuthenticationError(f"{grant} grant refused: {err}") from err
+            raise CommunicationError(f"{grant} grant failed: {err}") from err
         except ApiResponseError as err:
-            # Any refusal of the token endpoint (invalid_grant, invalid_client, 400)
-            # means these credentials do not work.
-            raise AuthenticationError(f"{grant} grant refused: {err}") from err
+            # Anything else (an HTML 403 / 404 maintenance page, a Netatmo error
+            # object) says nothing about the credentials: try again later.
+            raise CommunicationError(f"{grant} grant failed: {err}") from err
         access_token = payload.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise InvalidResponseError(f"{grant} grant answered without an access token")
@@ -323,8 +341,8 @@ class NetatmoClient:
         if isinstance(errors, list) and errors:
             failures = [
                 ModuleFailure(
-                    module_id=str(error.get("id", "")),
-                    code=int(error.get("code", 0)),
+                    module_id=str(error.get("id") or ""),
+                    code=_error_code(error.get("code")),
                     message=error.get("message") if isinstance(error.get("message"), str) else None,
                 )
                 for error in errors
@@ -356,6 +374,20 @@ class NetatmoClient:
     async def async_identify(self, home_id: str, bridge_id: str) -> None:
         """Make a gateway blink."""
         await self.async_set_state(home_id, [{"id": bridge_id, "identify": True}])
+
+
+def _error_code(value: Any) -> int:
+    """Return the code of a per-module failure; 0 when it is missing or not a number."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float | str):
+        try:
+            return int(float(value))
+        except (ValueError, OverflowError):
+            return 0
+    return 0
 
 
 def _retry_after(header: str | None, default: float) -> float:
@@ -402,6 +434,8 @@ def _parse_response(path: str, status: int, text: str, retry_after: str | None) 
         raise CommunicationError(f"{path}: server error HTTP {status}")
     if code in (ERROR_TOKEN_INVALID, ERROR_TOKEN_EXPIRED):
         raise _TokenRejectedError(f"{path}: {message}", code=code, status=status)
+    if isinstance(error, str):
+        raise _OAuthError(f"{path}: {message}", error, status)
     if error is not None:
         error_cls: type[ApiResponseError] = (
             ForbiddenError if status == 403 or code == ERROR_SCOPE else ApiResponseError

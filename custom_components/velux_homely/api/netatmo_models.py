@@ -2,7 +2,9 @@
 
 Every model is a frozen dataclass built by ``from_api``; parsing tolerates
 missing keys (and values of an unexpected type) so that a partial answer
-never breaks a whole refresh.
+never breaks a whole refresh. One exception: a ``homesdata`` answer without a
+``body.homes`` list is refused (:class:`InvalidResponseError`), because reading
+it as "no homes" would remove every device of the account.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+
+from .errors import InvalidResponseError
 
 TYPE_GATEWAY: Final = "NXG"
 TYPE_OPENER: Final = "NXO"
@@ -163,12 +167,19 @@ class HomesData:
 
     @classmethod
     def from_api(cls, payload: Mapping[str, Any]) -> HomesData:
-        """Parse the whole ``homesdata`` payload (with its ``body``)."""
-        body = _body(payload)
+        """Parse the whole ``homesdata`` payload (with its ``body``).
+
+        Raise :class:`InvalidResponseError` when ``body.homes`` is missing or not a
+        list: an empty list means "no homes", a missing one means a broken answer.
+        """
+        body = payload.get("body")
+        homes = body.get("homes") if isinstance(body, Mapping) else None
+        if not isinstance(body, Mapping) or not isinstance(homes, list):
+            raise InvalidResponseError("homesdata: the answer holds no list of homes")
         user = body.get("user")
         user = user if isinstance(user, Mapping) else {}
         return cls(
-            homes=tuple(Home.from_api(home) for home in _dicts(body.get("homes"))),
+            homes=tuple(Home.from_api(home) for home in _dicts(homes)),
             user_email=_str(user, "email") or _str(user, "mail"),
             user_id=_str(user, "id") or _str(user, "_id"),
             raw=payload,

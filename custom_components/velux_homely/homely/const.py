@@ -38,6 +38,13 @@ class HomelyTuning:
     unknown_device_resync_gap: float = 5 * 60
     """An event of a device we do not know (added since the last read) resyncs the location,
     at most once per this many seconds after the previous read."""
+    home_reads_per_window: int = 2
+    """At most this many ``/home`` reads of a location (set-up and resyncs count) in any
+    ``home_read_window`` before a reconnection resyncs it: a reconnection beyond that
+    schedules its resync for when the window allows (the server drops live connections
+    on token expiry, every minute at worst, and rate limits ``/home`` after a few calls)."""
+    home_read_window: float = 15 * 60
+    """The window (seconds) of ``home_reads_per_window``."""
     startup_attempts: int = 3
     """``/home`` attempts at set-up when rate limited, before set-up is retried later."""
     startup_retry_cap: float = 30.0

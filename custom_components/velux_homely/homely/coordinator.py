@@ -5,11 +5,18 @@ events (applied with ``async_set_updated_data``, which would otherwise push the 
 back) never starve the slow resync, and so that a ``retryAfter`` is always honoured.
 While the live connection is up a location is re-read every 30 minutes; while it is down,
 at the poll interval of the options.
+
+Every (re)connection is followed by a resync (events during the gap are lost), but the
+server drops connections on token expiry, so a flapping connection would flood ``/home``:
+a reconnection resyncs at once only while the location had fewer than
+``home_reads_per_window`` reads in the last ``home_read_window``; otherwise its resync is
+scheduled for when the window allows (one timer, so never a second pending one).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 import contextlib
 from datetime import datetime
@@ -63,7 +70,12 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         self._closed = False
         self.last_resync: datetime | None = None
         self._last_resync_loop_time: float | None = None
+        self._home_reads: deque[float] = deque()
+        """Loop times of the recent ``/home`` requests (within ``home_read_window``)."""
+        self._alarm_events = 0
+        """Alarm events applied so far (a read keeps an alarm state applied after it)."""
         self.resyncs = 0
+        self.resyncs_deferred = 0
         self.events_applied = 0
         self.events_stale = 0
 
@@ -79,6 +91,8 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         attempt = 0
         while True:
             attempt += 1
+            self._note_home_read()
+            alarm_events_before = self._alarm_events
             try:
                 home = await self.client.async_get_home(self.location_id)
             except RateLimitedError as err:
@@ -119,7 +133,25 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             self.resyncs += 1
             self.last_resync = dt_util.utcnow()
             self._last_resync_loop_time = self.hass.loop.time()
-            return home.merged_with(self._current)
+            return home.merged_with(
+                self._current, keep_alarm_state=self._alarm_events != alarm_events_before
+            )
+
+    def _note_home_read(self) -> None:
+        self._home_reads.append(self.hass.loop.time())
+        self._home_read_wait()  # forget the reads that left the window
+
+    def _home_read_wait(self) -> float:
+        """Return the seconds until one more ``/home`` read fits in the budget (0: now)."""
+        now = self.hass.loop.time()
+        window = self.tuning.home_read_window
+        reads = self._home_reads
+        while reads and reads[0] <= now - window:
+            reads.popleft()
+        budget = max(self.tuning.home_reads_per_window, 1)
+        if len(reads) < budget:
+            return 0.0
+        return max(reads[-budget] + window - now, 0.0)
 
     def _note_rate_limit(self, retry_after: float | None) -> None:
         wait = retry_after if retry_after is not None else self.tuning.rate_limit_fallback
@@ -161,6 +193,13 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         self._timer_due = self.hass.loop.time() + delay
         self._timer = async_call_later(self.hass, delay, self._timer_job)
 
+    @callback
+    def _schedule_resync_within(self, delay: float) -> None:
+        """Resync in ``delay`` seconds at the latest (a sooner scheduled one is kept)."""
+        due = self.next_resync_in
+        if due is None or due > delay:
+            self.async_schedule_resync(delay)
+
     @property
     def next_resync_in(self) -> float | None:
         """Return the seconds until the scheduled resync (None when none is scheduled)."""
@@ -195,13 +234,26 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             # Set-up has just read /home: no second read for the first connection.
             self.async_schedule_resync()
             return
-        self.async_start_resync()
+        wait = self._home_read_wait()
+        if wait <= 0:
+            self.async_start_resync()
+            return
+        # The connection flaps (token expiry): resync when the budget allows. This replaces
+        # whatever was scheduled (the poll of the disconnection would read /home too), and
+        # every further reconnection computes the same moment: one pending resync.
+        self.resyncs_deferred += 1
+        self.async_schedule_resync(wait)
+        LOGGER.debug(
+            "Homely live connection of %s is back; resync in %.0f s (read budget used)",
+            self.location_name,
+            self.next_resync_in or 0,
+        )
 
     @callback
     def async_live_disconnected(self) -> None:
         """Poll at the options' interval until the live connection is back."""
         self.live_connected = False
-        self.async_schedule_resync()
+        self._schedule_resync_within(self.poll_interval)
 
     @callback
     def async_apply_device_event(self, event: DeviceStateChanged) -> bool:
@@ -225,7 +277,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         """Read the location again soon: a device was added since the last read."""
         last = self._last_resync_loop_time
         gap = self.tuning.unknown_device_resync_gap
-        if last is not None and self.hass.loop.time() - last < gap:
+        if (last is not None and self.hass.loop.time() - last < gap) or self._home_read_wait() > 0:
             LOGGER.debug(
                 "Change of unknown Homely device %s: it shows after the next resync", device_id
             )
@@ -245,6 +297,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             LOGGER.debug("Dropping stale alarm state change of %s", self.location_name)
             return False
         self.events_applied += 1
+        self._alarm_events += 1
         self.async_set_updated_data(updated)
         return True
 
@@ -264,10 +317,13 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
     def diagnostics(self) -> dict[str, Any]:
         """Describe the scheduling state."""
         retry = self._not_before - self.hass.loop.time()
+        self._home_read_wait()  # forget the reads that left the window
         return {
             "live_connected": self.live_connected,
             "poll_interval": self.poll_interval,
             "resyncs": self.resyncs,
+            "resyncs_deferred": self.resyncs_deferred,
+            "home_reads_in_window": len(self._home_reads),
             "last_resync": self.last_resync.isoformat() if self.last_resync else None,
             "rate_limited_for": round(retry, 1) if retry > 0 else 0,
             "events_applied": self.events_applied,

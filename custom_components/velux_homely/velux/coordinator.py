@@ -7,8 +7,10 @@
   the other homes keep their last status (and are read when a normal poll
   falls due meanwhile);
 * when the cloud limits requests: keep the last values, stop quick polls and
-  poll much less often until a poll succeeds again; a command sent meanwhile
-  shows its target but starts no poll.
+  poll much less often until a poll succeeds again (another failure meanwhile,
+  such as a timeout, keeps the long interval); a command sent meanwhile shows
+  its target but starts no poll. A limit met during set-up is remembered across
+  Home Assistant's set-up retries (see :mod:`.rate_limit`).
 
 A read due within ``SCHEDULE_TOLERANCE`` is done now: polls start a fraction of a
 second off their ideal time, which must not postpone it by a whole interval.
@@ -47,6 +49,12 @@ from .const import (
     RATE_LIMIT_HINT_MAX,
     SCHEDULE_TOLERANCE,
     TOPOLOGY_INTERVAL,
+)
+from .rate_limit import (
+    RateLimit,
+    async_forget_rate_limit,
+    async_get_rate_limit,
+    async_remember_rate_limit,
 )
 
 
@@ -134,8 +142,12 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
         self._all_read_at: datetime | None = None
         """When the latest poll that read every home started."""
         self._backoff: timedelta | None = None
-        """The poll interval set after a rate-limit answer, until a poll ends otherwise."""
+        """The poll interval set after a rate-limit answer, until a poll succeeds."""
         self.rate_limited_count = 0
+        if (limit := async_get_rate_limit(hass, entry.entry_id)) is not None:
+            # A set-up retry after a rate limit: the back-off goes on growing.
+            self.rate_limited_count = limit.count
+            self._backoff = limit.backoff
 
     def module_ids(self) -> list[str]:
         """Return the ids of the modules in the latest data."""
@@ -145,6 +157,11 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
     def quick_polling(self) -> bool:
         """Return True while movements after a command are being confirmed."""
         return self._quick_until is not None
+
+    @property
+    def has_data(self) -> bool:
+        """Return True once a refresh succeeded (``data`` is None during set-up)."""
+        return self.data is not None
 
     @property
     def backing_off(self) -> bool:
@@ -161,13 +178,18 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
         try:
             data = await self._async_fetch(now)
         except RateLimitedError as err:
-            return self._rate_limited(err)
+            return self._rate_limited(err, now)
         except ApiError as err:
-            self._schedule_next(now)
+            if self.rate_limited_count and self._backoff is not None:
+                # Nothing says the limit is over: keep the long interval.
+                self._hold_backoff(now)
+            else:
+                self._schedule_next(now)
             self.raise_update_error(err)
         if self.rate_limited_count:
             LOGGER.info("VELUX ACTIVE answers again; polling every %s", self.normal_interval)
             self.rate_limited_count = 0
+        async_forget_rate_limit(self.hass, self.config_entry.entry_id)
         self._track_pending(data)
         self._schedule_next(now)
         return data
@@ -182,6 +204,10 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
             self._topology_next = now + TOPOLOGY_INTERVAL
             self._devices_outdated = True
         homes = self._homes(self.homes_data)
+        if not homes:
+            # No gateway at all is most likely a hiccup of the cloud (the devices are
+            # kept): read the topology again at the next poll, not in 30 minutes.
+            self._topology_next = now
         last = self.data.status if self.data is not None else {}
         to_read = self._homes_to_read(homes, last, now)
         status: dict[str, HomeStatus] = {}
@@ -234,17 +260,15 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
         awaited = set(self._pending.values())
         return {home_id for home_id in homes if home_id in awaited or home_id not in last}
 
-    def _rate_limited(self, err: RateLimitedError) -> VeluxData:
+    def _rate_limited(self, err: RateLimitedError, now: datetime) -> VeluxData:
         """Keep the last data, stop quick polls and poll much less often."""
-        self._pending.clear()
-        self._quick_until = None
         self.rate_limited_count += 1
         backoff = min(
             RATE_LIMIT_BACKOFF_MIN * 2 ** (self.rate_limited_count - 1), RATE_LIMIT_BACKOFF_MAX
         )
         delay = max(min(err.retry_after or 0.0, RATE_LIMIT_HINT_MAX), backoff)
         self._backoff = timedelta(seconds=delay)
-        self.update_interval = self._backoff
+        self._hold_backoff(now)
         if self.data is None:
             self.raise_update_error(err)
         if self.rate_limited_count == 1:
@@ -254,6 +278,27 @@ class VeluxCoordinator(VeluxHomelyCoordinator[VeluxData]):
                 delay,
             )
         return self.data
+
+    def _hold_backoff(self, now: datetime) -> None:
+        """Stop quick polls and wait the back-off before the next read.
+
+        During set-up (no data yet) the deadline is remembered, so that Home
+        Assistant's set-up retries do not ask the cloud before it.
+        """
+        assert self._backoff is not None  # noqa: S101
+        self._pending.clear()
+        self._quick_until = None
+        self.update_interval = self._backoff
+        if not self.has_data:
+            async_remember_rate_limit(
+                self.hass,
+                self.config_entry.entry_id,
+                RateLimit(
+                    until=now + self._backoff,
+                    count=self.rate_limited_count,
+                    backoff=self._backoff,
+                ),
+            )
 
     def _track_pending(self, data: VeluxData) -> None:
         """Forget the commanded openers that reached their target."""

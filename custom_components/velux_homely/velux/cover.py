@@ -39,7 +39,7 @@ class VeluxCoverEntityDescription(VeluxEntityDescription, CoverEntityDescription
 
 OPENER = VeluxCoverEntityDescription(
     key="cover",
-    translation_key="opener",
+    # The main feature of its device: the entity is named after the device.
     name=None,
     exists_fn=lambda view: view.module.type == TYPE_OPENER,
 )

@@ -9,8 +9,10 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
+from homeassistant.util import dt as dt_util
 
 from ..api.netatmo import NetatmoClient
 from ..const import (
@@ -19,6 +21,8 @@ from ..const import (
     CONF_CLIENT_SECRET,
     CONF_SCAN_INTERVAL,
     CONF_TOKEN,
+    DOMAIN,
+    LOGGER,
 )
 from ..provider import ProviderRuntime, VeluxHomelyConfigEntry
 from .binary_sensor import async_setup_binary_sensors
@@ -26,6 +30,7 @@ from .button import async_setup_buttons
 from .const import DEFAULT_SCAN_INTERVAL, REQUEST_TIMEOUT
 from .coordinator import VeluxCoordinator
 from .cover import async_setup_covers
+from .rate_limit import async_get_rate_limit
 from .sensor import async_setup_sensors
 
 TO_REDACT = {
@@ -107,7 +112,17 @@ def build_client(
 
 
 async def async_setup_runtime(hass: HomeAssistant, entry: VeluxHomelyConfigEntry) -> VeluxRuntime:
-    """Build the client and coordinator of an entry and read the cloud once."""
+    """Build the client and coordinator of an entry and read the cloud once.
+
+    While a rate limit met by an earlier attempt lasts, fail at once without asking
+    the cloud: Home Assistant retries the set-up every 5 to 80 seconds.
+    """
+    limit = async_get_rate_limit(hass, entry.entry_id)
+    if limit is not None and dt_util.utcnow() < limit.until:
+        LOGGER.debug(
+            "VELUX ACTIVE limits %s until %s: not asking the cloud yet", entry.title, limit.until
+        )
+        raise ConfigEntryNotReady(translation_domain=DOMAIN, translation_key="rate_limited")
 
     @callback
     def _store_token(token: dict[str, Any]) -> None:
