@@ -10,36 +10,19 @@ from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.velux_homely import registry
 from custom_components.velux_homely.const import (
     CONF_BASE_URL,
-    CONF_PROVIDER,
     CONF_SCAN_INTERVAL,
     CONF_TOKEN,
     DOMAIN,
     PROVIDER_HOMELY,
     PROVIDER_VELUX,
 )
-from simulator.velux import DEMO_PASSWORD, DEMO_USERNAME, VeluxSimulator
+from simulator.velux import DEMO_USERNAME, VeluxSimulator
 
-
-def velux_entry(sim: VeluxSimulator, **data: Any) -> MockConfigEntry:
-    """The entry the flow creates for the simulator's demo account."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=f"VELUX ACTIVE ({DEMO_USERNAME})",
-        unique_id=f"{PROVIDER_VELUX}:{DEMO_USERNAME}",
-        data={
-            CONF_PROVIDER: PROVIDER_VELUX,
-            CONF_USERNAME: DEMO_USERNAME,
-            CONF_PASSWORD: DEMO_PASSWORD,
-            CONF_BASE_URL: sim.base_url,
-            **data,
-        },
-        options={CONF_SCAN_INTERVAL: 60},
-    )
+from .velux.conftest import make_entry
 
 
 async def test_menu_lists_every_provider(hass: HomeAssistant) -> None:
@@ -67,7 +50,7 @@ async def test_unexpected_error_is_unknown(hass: HomeAssistant, velux_sim: Velux
 
 
 async def test_reauth_with_new_password(hass: HomeAssistant, velux_sim: VeluxSimulator) -> None:
-    entry = velux_entry(velux_sim)
+    entry = make_entry(velux_sim)
     entry.add_to_hass(hass)
     velux_sim.set_password("new-password")
     velux_sim.revoke_tokens()
@@ -100,7 +83,7 @@ async def test_reauth_with_new_password(hass: HomeAssistant, velux_sim: VeluxSim
 async def test_reconfigure_keeps_hidden_advanced_fields(
     hass: HomeAssistant, velux_sim: VeluxSimulator
 ) -> None:
-    entry = velux_entry(velux_sim)
+    entry = make_entry(velux_sim)
     entry.add_to_hass(hass)
     velux_sim.set_password("changed")
     result = await entry.start_reconfigure_flow(hass)
@@ -129,7 +112,7 @@ async def test_reconfigure_to_another_account_is_refused(
     other = VeluxSimulator(username="someone@else.example", password="pw")
     await other.start()
     try:
-        entry = velux_entry(velux_sim)
+        entry = make_entry(velux_sim)
         entry.add_to_hass(hass)
         result = await entry.start_reconfigure_flow(hass, show_advanced_options=True)
         result = await hass.config_entries.flow.async_configure(
@@ -150,7 +133,7 @@ async def test_reconfigure_to_another_account_is_refused(
 async def test_options_change_reloads_but_token_updates_do_not(
     hass: HomeAssistant, velux_sim: VeluxSimulator
 ) -> None:
-    entry = velux_entry(velux_sim)
+    entry = make_entry(velux_sim)
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
