@@ -91,15 +91,22 @@ async def _onboard_or_login(session: aiohttp.ClientSession, ha: str) -> str:
 async def _remove_offline_extras(
     session: aiohttp.ClientSession, ha: str, headers: dict[str, str]
 ) -> None:
-    """Remove what onboarding adds but cannot work without internet (radio browser)."""
-    async with session.get(f"{ha}/api/config/config_entries/entry", headers=headers) as resp:
-        entries = await resp.json()
-    for entry in entries:
-        if entry["domain"] in OFFLINE_UNUSABLE:
+    """Remove what onboarding adds but cannot work without internet (radio browser).
+
+    Onboarding creates those entries in the background, so look a few times.
+    """
+    for _ in range(20):
+        async with session.get(f"{ha}/api/config/config_entries/entry", headers=headers) as resp:
+            entries = await resp.json()
+        unusable = [entry for entry in entries if entry["domain"] in OFFLINE_UNUSABLE]
+        for entry in unusable:
             async with session.delete(
                 f"{ha}/api/config/config_entries/entry/{entry['entry_id']}", headers=headers
             ):
                 pass
+        if unusable:
+            return
+        await asyncio.sleep(0.5)
 
 
 async def _add_account(
@@ -133,9 +140,10 @@ async def main(args: argparse.Namespace) -> None:
     """Onboard Home Assistant and add the simulated accounts."""
     async with aiohttp.ClientSession() as session:
         await _wait_for(session, args.ha)
+        async with session.get(f"{args.ha}/api/onboarding") as resp:
+            first_run = resp.status == 200 and not all(s["done"] for s in await resp.json())
         token = await _onboard_or_login(session, args.ha)
         headers = {"Authorization": f"Bearer {token}"}
-        await _remove_offline_extras(session, args.ha, headers)
         print("==> Adding the simulated accounts")
         await _add_account(
             session, args.ha, headers, "velux_active", {**VELUX_ACCOUNT, "base_url": args.velux}
@@ -143,6 +151,8 @@ async def main(args: argparse.Namespace) -> None:
         await _add_account(
             session, args.ha, headers, "homely", {**HOMELY_ACCOUNT, "base_url": args.homely}
         )
+        if first_run:
+            await _remove_offline_extras(session, args.ha, headers)
 
 
 if __name__ == "__main__":
