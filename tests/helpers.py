@@ -36,6 +36,13 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def state_of(hass: HomeAssistant, entity_id: str) -> str:
+    """Return the state of an entity that must exist."""
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.state
+
+
 def entry_snapshot(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
     """Collect what a user sees of an entry: devices and entities."""
     entity_registry = er.async_get(hass)

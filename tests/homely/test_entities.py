@@ -12,18 +12,12 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.velux_homely.homely.entity import area_of, as_number
 from simulator.homely import LOCK_ID, THERMOSTAT_ID, HomelySimulator
-from tests.helpers import assert_snapshot
+from tests.helpers import assert_snapshot, state_of
 
 from .conftest import wait_for
 
 LOCK = "lock.front_door_lock"
 PANEL = "alarm_control_panel.demo_home"
-
-
-def _state(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None, entity_id
-    return state.state
 
 
 async def test_snapshot(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
@@ -36,7 +30,7 @@ async def test_disarm_is_refused(hass: HomeAssistant, loaded_entry: MockConfigEn
             ALARM_DOMAIN, "alarm_disarm", {ATTR_ENTITY_ID: PANEL}, blocking=True
         )
     assert err.value.translation_key == "read_only"
-    assert _state(hass, PANEL) == "disarmed"
+    assert state_of(hass, PANEL) == "disarmed"
 
 
 @pytest.mark.parametrize(
@@ -58,7 +52,7 @@ async def test_arm_actions_are_not_offered(
         await hass.services.async_call(
             ALARM_DOMAIN, service, {ATTR_ENTITY_ID: PANEL}, blocking=True
         )
-    assert _state(hass, PANEL) == "disarmed"
+    assert state_of(hass, PANEL) == "disarmed"
 
 
 async def test_direct_arm_calls_raise_read_only(
@@ -86,7 +80,7 @@ async def test_lock_actions_are_refused(
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(LOCK_DOMAIN, service, {ATTR_ENTITY_ID: LOCK}, blocking=True)
     assert err.value.translation_key == "read_only"
-    assert _state(hass, LOCK) == "locked"
+    assert state_of(hass, LOCK) == "locked"
     component = hass.data["entity_components"][LOCK_DOMAIN]
     with pytest.raises(HomeAssistantError):
         await component.get_entity(LOCK).async_open()
@@ -96,30 +90,30 @@ async def test_lock_and_door_states(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
     await homely_sim.change_device(LOCK_ID, "lock", "state", 2)
-    await wait_for(lambda: _state(hass, LOCK) == "unlocked")
+    await wait_for(lambda: state_of(hass, LOCK) == "unlocked")
     await homely_sim.change_device(LOCK_ID, "lock", "state", 0)
-    await wait_for(lambda: _state(hass, LOCK) == "jammed")
+    await wait_for(lambda: state_of(hass, LOCK) == "jammed")
     # lock.state unknown: report.locked decides
     await homely_sim.change_device(LOCK_ID, "lock", "state", None)
-    await wait_for(lambda: _state(hass, LOCK) == "locked")
+    await wait_for(lambda: state_of(hass, LOCK) == "locked")
     await homely_sim.change_device(LOCK_ID, "report", "locked", False)
-    await wait_for(lambda: _state(hass, LOCK) == "unlocked")
-    assert _state(hass, "binary_sensor.front_door_lock_door") == "off"
+    await wait_for(lambda: state_of(hass, LOCK) == "unlocked")
+    assert state_of(hass, "binary_sensor.front_door_lock_door") == "off"
     await homely_sim.change_device(LOCK_ID, "report", "doorclosed", False)
-    await wait_for(lambda: _state(hass, "binary_sensor.front_door_lock_door") == "on")
+    await wait_for(lambda: state_of(hass, "binary_sensor.front_door_lock_door") == "on")
     await homely_sim.change_device(LOCK_ID, "report", "lowbat", True)
-    await wait_for(lambda: _state(hass, "binary_sensor.front_door_lock_battery") == "on")
+    await wait_for(lambda: state_of(hass, "binary_sensor.front_door_lock_battery") == "on")
 
 
 async def test_thermostat_values_are_hundredths(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
-    assert _state(hass, "sensor.bathroom_floor_measured_temperature") == "21.5"
-    assert _state(hass, "sensor.bathroom_floor_heating_setpoint") == "22.0"
+    assert state_of(hass, "sensor.bathroom_floor_measured_temperature") == "21.5"
+    assert state_of(hass, "sensor.bathroom_floor_heating_setpoint") == "22.0"
     await homely_sim.change_device(THERMOSTAT_ID, "thermostat", "LocalTemperature", 2380)
-    await wait_for(lambda: _state(hass, "sensor.bathroom_floor_measured_temperature") == "23.8")
+    await wait_for(lambda: state_of(hass, "sensor.bathroom_floor_measured_temperature") == "23.8")
     await homely_sim.change_device(THERMOSTAT_ID, "thermostat", "OccupiedHeatingSetpoint", None)
-    await wait_for(lambda: _state(hass, "sensor.bathroom_floor_heating_setpoint") == "unknown")
+    await wait_for(lambda: state_of(hass, "sensor.bathroom_floor_heating_setpoint") == "unknown")
 
 
 def test_helpers() -> None:

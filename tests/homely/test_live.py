@@ -26,6 +26,7 @@ from simulator.homely import (
     MOTION_ID,
     HomelySimulator,
 )
+from tests.helpers import state_of
 
 from .conftest import all_live, resyncs_idle, runtime_of, wait_for
 
@@ -34,12 +35,6 @@ CABIN_HOME = f"/homely/home/{CABIN_LOCATION_ID}"
 REFRESH = "/homely/oauth/refresh-token"
 MOTION = "binary_sensor.motion_hallway_motion"
 PANEL = "alarm_control_panel.demo_home"
-
-
-def _state(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None, entity_id
-    return state.state
 
 
 async def _fire_resync(
@@ -63,23 +58,23 @@ async def test_events_change_entities_without_rest_calls(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
     calls = len(homely_sim.requests)
-    assert _state(hass, MOTION) == "off"
+    assert state_of(hass, MOTION) == "off"
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await wait_for(lambda: _state(hass, MOTION) == "on")
+    await wait_for(lambda: state_of(hass, MOTION) == "on")
 
     await homely_sim.tick_meter(HAN_ID, wh=2500, demand=2100)
-    await wait_for(lambda: _state(hass, "sensor.han_plug_power") == "2100")
-    assert _state(hass, "sensor.han_plug_energy_imported") == "12348.17"
+    await wait_for(lambda: state_of(hass, "sensor.han_plug_power") == "2100")
+    assert state_of(hass, "sensor.han_plug_energy_imported") == "12348.17"
 
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY", user_name="Kari")
-    await wait_for(lambda: _state(hass, PANEL) == "armed_away")
+    await wait_for(lambda: state_of(hass, PANEL) == "armed_away")
     panel = hass.states.get(PANEL)
     assert panel is not None
     assert panel.attributes["changed_by"] == "Kari"
     assert panel.attributes["homely_state"] == "ARMED_AWAY"
     assert panel.attributes["changed_at"] is not None
     # the cabin's panel did not move
-    assert _state(hass, "alarm_control_panel.hytta") == "disarmed"
+    assert state_of(hass, "alarm_control_panel.hytta") == "disarmed"
     assert len(homely_sim.requests) == calls
 
 
@@ -88,7 +83,7 @@ async def test_event_for_a_sub_location_and_unknown_ids(
 ) -> None:
     sub_location = "7d3f7a5e-1111-4f3e-9a6b-2b1c0d5e8f00"
     await homely_sim.change_device(ENTRY_ID, "alarm", "alarm", True, location_id=sub_location)
-    await wait_for(lambda: _state(hass, "binary_sensor.front_door_opening") == "on")
+    await wait_for(lambda: state_of(hass, "binary_sensor.front_door_opening") == "on")
 
     # ids that name no location: the device (known in the cabin) decides
     await homely_sim.emit_raw(
@@ -109,7 +104,7 @@ async def test_event_for_a_sub_location_and_unknown_ids(
             },
         },
     )
-    await wait_for(lambda: _state(hass, "binary_sensor.cabin_door_opening") == "on")
+    await wait_for(lambda: state_of(hass, "binary_sensor.cabin_door_opening") == "on")
     # an event for a device of the home, delivered on the cabin's connection
     await homely_sim.emit_raw(
         CABIN_LOCATION_ID,
@@ -129,13 +124,13 @@ async def test_event_for_a_sub_location_and_unknown_ids(
             },
         },
     )
-    await wait_for(lambda: _state(hass, MOTION) == "on")
+    await wait_for(lambda: state_of(hass, MOTION) == "on")
     # an alarm event without locationId: the connection's location
     await homely_sim.emit_raw(
         CABIN_LOCATION_ID,
         {"type": "alarm-state-changed", "data": {"state": "ARMED_NIGHT"}},
     )
-    await wait_for(lambda: _state(hass, "alarm_control_panel.hytta") == "armed_night")
+    await wait_for(lambda: state_of(hass, "alarm_control_panel.hytta") == "armed_night")
     # an unknown device: ignored until a resync shows it
     await homely_sim.emit_raw(
         LOCATION_ID,
@@ -149,7 +144,7 @@ async def test_event_for_a_sub_location_and_unknown_ids(
         },
     )
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_STAY")
-    await wait_for(lambda: _state(hass, PANEL) == "armed_home")
+    await wait_for(lambda: state_of(hass, PANEL) == "armed_home")
 
 
 async def test_stale_changes_are_dropped(
@@ -160,12 +155,12 @@ async def test_stale_changes_are_dropped(
         MOTION_ID, "alarm", "alarm", True, last_updated="2020-01-01T00:00:00.000Z"
     )
     await wait_for(lambda: coordinator.events_stale == 1)
-    assert _state(hass, MOTION) == "off"
+    assert state_of(hass, MOTION) == "off"
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await wait_for(lambda: _state(hass, MOTION) == "on")
+    await wait_for(lambda: state_of(hass, MOTION) == "on")
 
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
-    await wait_for(lambda: _state(hass, PANEL) == "armed_away")
+    await wait_for(lambda: state_of(hass, PANEL) == "armed_away")
     await homely_sim.emit_raw(
         LOCATION_ID,
         {
@@ -178,7 +173,7 @@ async def test_stale_changes_are_dropped(
         },
     )
     await wait_for(lambda: coordinator.events_stale == 2)
-    assert _state(hass, PANEL) == "armed_away"
+    assert state_of(hass, PANEL) == "armed_away"
 
 
 @pytest.mark.parametrize(
@@ -202,7 +197,7 @@ async def test_alarm_states(
     shown: str,
 ) -> None:
     await homely_sim.set_alarm_state(LOCATION_ID, homely)
-    await wait_for(lambda: _state(hass, PANEL) == shown)
+    await wait_for(lambda: state_of(hass, PANEL) == shown)
 
 
 async def test_unknown_alarm_state_is_logged_once(
@@ -213,13 +208,13 @@ async def test_unknown_alarm_state_is_logged_once(
 ) -> None:
     alarm_control_panel._warned.discard("ARMED_ON_THE_MOON")
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_ON_THE_MOON", user_name="Ola")
-    await wait_for(lambda: _state(hass, PANEL) == STATE_UNKNOWN)
+    await wait_for(lambda: state_of(hass, PANEL) == STATE_UNKNOWN)
     panel = hass.states.get(PANEL)
     assert panel is not None
     assert panel.attributes["homely_state"] == "ARMED_ON_THE_MOON"
     assert panel.attributes["changed_by"] == "Ola"
     await homely_sim.set_alarm_state(LOCATION_ID, "DISARMED")
-    await wait_for(lambda: _state(hass, PANEL) == "disarmed")
+    await wait_for(lambda: state_of(hass, PANEL) == "disarmed")
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_ON_THE_MOON", user_name="Kari")
     await wait_for(lambda: hass.states.get(PANEL).attributes["changed_by"] == "Kari")
     warnings = [r for r in caplog.records if "Unknown Homely alarm state" in r.getMessage()]
@@ -235,7 +230,7 @@ async def test_server_disconnect_reconnects_with_fresh_token_and_resyncs(
     homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_NIGHT"
     await homely_sim.disconnect(LOCATION_ID)
     await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
-    await wait_for(lambda: _state(hass, PANEL) == "armed_night")
+    await wait_for(lambda: state_of(hass, PANEL) == "armed_night")
     assert len(homely_sim.connect_log) == 3
     assert homely_sim.connect_log[2][0] == LOCATION_ID
     assert homely_sim.connect_log[2][1] != first_token
@@ -245,7 +240,7 @@ async def test_server_disconnect_reconnects_with_fresh_token_and_resyncs(
     assert homely_sim.connections(CABIN_LOCATION_ID) == 1
     # events flow on the new connection
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await wait_for(lambda: _state(hass, MOTION) == "on")
+    await wait_for(lambda: state_of(hass, MOTION) == "on")
 
 
 async def test_token_expiry_during_the_connections(
@@ -278,7 +273,7 @@ async def test_slow_resync_while_live_and_device_added_and_removed(
     assert 1795 <= due <= 1800
     # events do not postpone the slow resync
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await wait_for(lambda: _state(hass, MOTION) == "on")
+    await wait_for(lambda: state_of(hass, MOTION) == "on")
     after_event = coordinator.next_resync_in
     assert after_event is not None
     assert after_event <= due
@@ -308,13 +303,13 @@ async def test_offline_device_is_unavailable(
 ) -> None:
     homely_sim.set_online(MOTION_ID, False)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
-    await wait_for(lambda: _state(hass, MOTION) == STATE_UNAVAILABLE)
-    assert _state(hass, "sensor.motion_hallway_temperature") == STATE_UNAVAILABLE
-    assert _state(hass, "binary_sensor.motion_hallway_connectivity") == "off"
-    assert _state(hass, "binary_sensor.front_door_opening") == "off"
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_UNAVAILABLE)
+    assert state_of(hass, "sensor.motion_hallway_temperature") == STATE_UNAVAILABLE
+    assert state_of(hass, "binary_sensor.motion_hallway_connectivity") == "off"
+    assert state_of(hass, "binary_sensor.front_door_opening") == "off"
     homely_sim.set_online(MOTION_ID, True)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
-    await wait_for(lambda: _state(hass, MOTION) == "off")
+    await wait_for(lambda: state_of(hass, MOTION) == "off")
 
 
 async def test_polls_at_the_option_interval_while_the_connection_is_down(
@@ -330,13 +325,13 @@ async def test_polls_at_the_option_interval_while_the_connection_is_down(
     assert homely_sim.count(CABIN_HOME) == 1
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 120)
     await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
-    assert _state(hass, MOTION) == "off"
+    assert state_of(hass, MOTION) == "off"
     # REST down too: the entities go unavailable, polling goes on
     homely_sim.fail_next(1, status=502, path=HOME)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 120)
-    await wait_for(lambda: _state(hass, MOTION) == STATE_UNAVAILABLE)
+    await wait_for(lambda: state_of(hass, MOTION) == STATE_UNAVAILABLE)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 120)
-    await wait_for(lambda: _state(hass, MOTION) == "off")
+    await wait_for(lambda: state_of(hass, MOTION) == "off")
 
 
 async def test_rate_limited_resync_keeps_data_and_honours_retry_after(
@@ -349,7 +344,7 @@ async def test_rate_limited_resync_keeps_data_and_honours_retry_after(
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
     await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
     limited_at = asyncio.get_running_loop().time()
-    assert _state(hass, MOTION) == "off"
+    assert state_of(hass, MOTION) == "off"
     assert 0 < coordinator.diagnostics()["rate_limited_for"] <= 0.4
     # a reconnect within the window does not call /home before retryAfter...
     await homely_sim.disconnect(LOCATION_ID)
@@ -359,7 +354,7 @@ async def test_rate_limited_resync_keeps_data_and_honours_retry_after(
     # ...but right after it (the real timer fires by itself)
     await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
     assert asyncio.get_running_loop().time() - limited_at >= 0.35
-    assert _state(hass, MOTION) == "off"
+    assert state_of(hass, MOTION) == "off"
     await wait_for(lambda: (coordinator.next_resync_in or 0) > 1790)
 
 
@@ -384,9 +379,9 @@ async def test_resync_failure_while_live_keeps_entities(
     homely_sim.fail_next(1, status=500, path=HOME)
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
     await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
-    assert _state(hass, MOTION) == "off"
+    assert state_of(hass, MOTION) == "off"
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await wait_for(lambda: _state(hass, MOTION) == "on")
+    await wait_for(lambda: state_of(hass, MOTION) == "on")
 
 
 async def test_unknown_model_and_odd_values(
@@ -410,9 +405,9 @@ async def test_unknown_model_and_odd_values(
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
     await wait_for(lambda: hass.states.get("binary_sensor.mystery_alarm") is not None)
     await hass.async_block_till_done()
-    assert _state(hass, "binary_sensor.mystery_alarm") == "on"
-    assert _state(hass, "binary_sensor.mystery_battery") == "on"
-    assert _state(hass, "sensor.mystery_temperature") == STATE_UNKNOWN
+    assert state_of(hass, "binary_sensor.mystery_alarm") == "on"
+    assert state_of(hass, "binary_sensor.mystery_battery") == "on"
+    assert state_of(hass, "sensor.mystery_temperature") == STATE_UNKNOWN
 
 
 async def test_unload_during_a_resync_and_after(
@@ -441,14 +436,14 @@ async def test_event_of_a_new_device_reads_the_location_again(
     await homely_sim.change_device(new_id, "alarm", "flood", True)
     await wait_for(lambda: homely_sim.count(HOME) == 2 and resyncs_idle(loaded_entry))
     await wait_for(lambda: hass.states.get("binary_sensor.boiler_room_flood_moisture") is not None)
-    assert _state(hass, "binary_sensor.boiler_room_flood_moisture") == "on"
+    assert state_of(hass, "binary_sensor.boiler_room_flood_moisture") == "on"
 
     # a second newcomer right after that read waits for the next regular resync
     coordinator.tuning = replace(coordinator.tuning, unknown_device_resync_gap=300)
     other_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Attic flood")
     await homely_sim.change_device(other_id, "alarm", "flood", True)
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
-    await wait_for(lambda: _state(hass, PANEL) == "armed_away")
+    await wait_for(lambda: state_of(hass, PANEL) == "armed_away")
     assert homely_sim.count(HOME) == 2
     assert hass.states.get("binary_sensor.attic_flood_moisture") is None
 
@@ -469,7 +464,7 @@ async def test_flapping_connection_resyncs_within_the_read_budget(
             and resyncs_idle(loaded_entry)
         )
     )
-    await wait_for(lambda: _state(hass, PANEL) == "armed_night")
+    await wait_for(lambda: state_of(hass, PANEL) == "armed_night")
     assert homely_sim.count(CABIN_HOME) == 2
     # further drops: reconnected each time, but no /home read beyond the budget...
     homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_AWAY"
@@ -482,13 +477,13 @@ async def test_flapping_connection_resyncs_within_the_read_budget(
     assert homely_sim.count(HOME) == 2
     assert homely_sim.count(CABIN_HOME) == 2
     assert homely_sim.rejected_connects == 0
-    assert _state(hass, PANEL) == "armed_night"
+    assert state_of(hass, PANEL) == "armed_night"
     # ...and one resync pending, for when the oldest read leaves the 15-minute window
     assert coordinator.resyncs_deferred == 5
     assert coordinator.diagnostics()["home_reads_in_window"] == 2
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 900)
     await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
-    await wait_for(lambda: _state(hass, PANEL) == "armed_away")
+    await wait_for(lambda: state_of(hass, PANEL) == "armed_away")
     assert homely_sim.count(CABIN_HOME) == 2
     next_due = coordinator.next_resync_in
     assert next_due is not None
@@ -535,7 +530,7 @@ async def test_unknown_device_does_not_read_beyond_the_budget(
     await wait_for(lambda: coordinator.live_connected)
     await homely_sim.change_device(new_id, "alarm", "flood", True)
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
-    await wait_for(lambda: _state(hass, PANEL) == "armed_away")
+    await wait_for(lambda: state_of(hass, PANEL) == "armed_away")
     await hass.async_block_till_done()
     assert homely_sim.count(HOME) == 2
     assert hass.states.get("binary_sensor.boiler_room_flood_moisture") is None
@@ -550,22 +545,22 @@ async def test_resync_answer_does_not_undo_newer_live_events(
     await asyncio.wait_for(hold.ready.wait(), 5)
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY", user_name="Kari")
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await wait_for(lambda: _state(hass, PANEL) == "armed_away" and _state(hass, MOTION) == "on")
+    await wait_for(lambda: state_of(hass, PANEL) == "armed_away" and state_of(hass, MOTION) == "on")
     hold.release()
     await wait_for(lambda: resyncs_idle(loaded_entry))
     await hass.async_block_till_done()
     assert homely_sim.count(HOME) == 2
-    assert _state(hass, PANEL) == "armed_away"
+    assert state_of(hass, PANEL) == "armed_away"
     panel = hass.states.get(PANEL)
     assert panel is not None
     assert panel.attributes["changed_by"] == "Kari"
-    assert _state(hass, MOTION) == "on"
+    assert state_of(hass, MOTION) == "on"
     # the states the events did not touch come from the read; the next read wins as usual
     homely_sim.locations[LOCATION_ID].alarm_state = "DISARMED"
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800)
     await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
-    await wait_for(lambda: _state(hass, PANEL) == "disarmed")
-    assert _state(hass, MOTION) == "on"
+    await wait_for(lambda: state_of(hass, PANEL) == "disarmed")
+    assert state_of(hass, MOTION) == "on"
 
 
 @pytest.mark.parametrize("live", [True, False])
@@ -597,11 +592,11 @@ async def test_home_without_devices_list_removes_nothing(
     assert devices.async_get_device(identifiers={(DOMAIN, MOTION_ID)}) is not None
     assert er.async_get(hass).async_get(MOTION) is not None
     # nothing of the invalid answer was taken
-    assert _state(hass, PANEL) in ("disarmed", STATE_UNAVAILABLE)
+    assert state_of(hass, PANEL) in ("disarmed", STATE_UNAVAILABLE)
     # the next good read brings everything back
     await _fire_resync(hass, loaded_entry, LOCATION_ID, 1800 if live else 120)
     await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
-    await wait_for(lambda: _state(hass, MOTION) == "off" and _state(hass, PANEL) == "disarmed")
+    await wait_for(lambda: state_of(hass, MOTION) == "off" and state_of(hass, PANEL) == "disarmed")
 
 
 async def test_reads_leave_the_budget_window(
@@ -617,5 +612,5 @@ async def test_reads_leave_the_budget_window(
     homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_STAY"
     await homely_sim.disconnect(LOCATION_ID)
     await wait_for(lambda: homely_sim.count(HOME) == 3 and resyncs_idle(loaded_entry))
-    await wait_for(lambda: _state(hass, PANEL) == "armed_home")
+    await wait_for(lambda: state_of(hass, PANEL) == "armed_home")
     assert coordinator.resyncs_deferred == 0

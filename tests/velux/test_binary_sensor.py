@@ -6,15 +6,9 @@ from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, VeluxSimulator
-from tests.helpers import assert_snapshot
+from tests.helpers import assert_snapshot, state_of
 
 from .conftest import SetupEntry, Tick
-
-
-def state_of(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None, entity_id
-    return state.state
 
 
 async def test_binary_sensors_snapshot(hass: HomeAssistant, setup_entry: SetupEntry) -> None:

@@ -36,7 +36,7 @@ from custom_components.velux_homely.const import CONF_TOKEN, DOMAIN
 from custom_components.velux_homely.velux.rate_limit import async_get_rate_limit
 from custom_components.velux_homely.velux.runtime import VeluxRuntime
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, SMALL_HOME_ID, VeluxSimulator
-from tests.helpers import entry_snapshot
+from tests.helpers import entry_snapshot, state_of
 
 from .conftest import SetupEntry, Tick, calls, make_entry
 
@@ -48,12 +48,6 @@ SHUTTER = "cover.roller_shutter"
 RAIN_UNIQUE_ID = f"{GATEWAY_ID}_rain"
 READ_ALL = [HOMESDATA, f"{HOMESTATUS}:{HOME_ID}", f"{HOMESTATUS}:{SMALL_HOME_ID}"]
 MAINTENANCE_PAGE = "<html><body><h1>403 Forbidden</h1>Back soon</body></html>"
-
-
-def state_of(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None, entity_id
-    return state.state
 
 
 def runtime_of(entry: MockConfigEntry) -> VeluxRuntime:

@@ -29,6 +29,7 @@ from simulator.velux import (
     SMALL_HOME_ID,
     VeluxSimulator,
 )
+from tests.helpers import state_of
 
 from .conftest import SetupEntry, Tick, calls, make_entry
 
@@ -37,12 +38,6 @@ HOMESTATUS = "/api/homestatus"
 SETSTATE = "/syncapi/v1/setstate"
 SHUTTER = "cover.roller_shutter"
 NEW_ID = "5636133219200999"
-
-
-def state_of(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None, entity_id
-    return state.state
 
 
 async def test_tokens_are_stored_and_reused(

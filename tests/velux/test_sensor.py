@@ -8,17 +8,11 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 
 from simulator.velux import BEDROOM_ID, SENSOR_ID, SWITCH_ID, VeluxSimulator
-from tests.helpers import assert_snapshot
+from tests.helpers import assert_snapshot, state_of
 
 from .conftest import EPOCH, SetupEntry, Tick
 
 CLIMATE = "sensor.indoor_climate_sensor"
-
-
-def state_of(hass: HomeAssistant, entity_id: str) -> str:
-    state = hass.states.get(entity_id)
-    assert state is not None, entity_id
-    return state.state
 
 
 async def test_sensors_snapshot(
