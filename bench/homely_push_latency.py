@@ -40,7 +40,7 @@ async def test_push_latency(
     from homeassistant.core import Event, callback
 
     from simulator.homely import HAN_ID, HomelySimulator
-    from tests.homely.conftest import all_live, make_entry, wait_for
+    from tests.homely.conftest import all_live, make_entry, until as wait_for
 
     # The older test harness runs the loop in asyncio debug mode, which slows every
     # callback; measure the integration, not the debugger.

@@ -127,9 +127,10 @@ async def test_poll_budget(
     )
     from homeassistant.const import ATTR_ENTITY_ID
 
-    from custom_components.velux_homely.velux.runtime import VeluxRuntime
+    from custom_components.velux_homely.netatmo import NetatmoRuntimeData
     from simulator.velux import HOME_ID, SMALL_HOME_ID, VeluxSimulator
-    from tests.velux.conftest import EPOCH, make_entry
+    from tests.conftest import VELUX_EPOCH as EPOCH
+    from tests.netatmo.conftest import make_entry
 
     # Time is frozen (the freezer fixture) before the simulator reads its clock.
     sim = VeluxSimulator(epoch=EPOCH)
@@ -144,7 +145,7 @@ async def test_poll_budget(
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
         runtime = entry.runtime_data
-        assert isinstance(runtime, VeluxRuntime)
+        assert isinstance(runtime, NetatmoRuntimeData)
         coordinator = runtime.coordinator
         normal = coordinator.normal_interval
         # The client's default clock is the real time.time (bound at import, before time

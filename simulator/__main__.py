@@ -33,12 +33,16 @@ async def _animate(homely: homely_sim.HomelySimulator, velux: velux_sim.VeluxSim
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    velux = velux_sim.VeluxSimulator()
+    velux = velux_sim.VeluxSimulator(realistic=args.realistic, realtime_arrivals=True)
     homely = homely_sim.HomelySimulator()
     await velux.start(args.host, args.velux_port)
     await homely.start(args.host, args.homely_port)
     print(f"VELUX ACTIVE cloud: {velux.base_url}")
     print(f"  log in with {velux_sim.DEMO_USERNAME} / {velux_sim.DEMO_PASSWORD}")
+    print(f"  realtime push: {velux.ws_url}")
+    for gateway_id in (velux_sim.GATEWAY_ID, velux_sim.SMALL_GATEWAY_ID):
+        port = velux.netcom(gateway_id).port
+        print(f"  gateway {gateway_id}: pairing on 127.0.0.1:{port} after retrieve_key")
     print(f"Homely cloud:       {homely.base_url}")
     print(f"  log in with {homely_sim.DEMO_USERNAME} / {homely_sim.DEMO_PASSWORD}")
     print("Use these addresses as the service address (advanced mode) in the config flow.")
@@ -61,6 +65,9 @@ def main() -> None:
     parser.add_argument("--velux-port", type=int, default=8701)
     parser.add_argument("--homely-port", type=int, default=8702)
     parser.add_argument("--animate", action="store_true", help="change values by themselves")
+    parser.add_argument(
+        "--realistic", action="store_true", help="openers take 20-45 s for a full move"
+    )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(parser.parse_args()))
 

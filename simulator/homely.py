@@ -173,8 +173,14 @@ class HomelySimulator:
         password: str = DEMO_PASSWORD,
         access_token_lifetime: int = 60,
         refresh_token_lifetime: int = 1800,
+        ping_interval: float = 25.0,
+        ping_timeout: float = 20.0,
     ) -> None:
-        """Create the simulator with the demo data; call `start` to serve it."""
+        """Create the simulator with the demo data; call `start` to serve it.
+
+        ``ping_interval`` / ``ping_timeout`` are Engine.IO's (seconds); tests that move a
+        frozen clock by minutes make them long, so that pings do not end the sockets.
+        """
         self.username = username
         self._password = password
         self.access_token_lifetime = access_token_lifetime
@@ -189,6 +195,10 @@ class HomelySimulator:
         """Successful `POST /homely/oauth/refresh-token` calls."""
         self.connect_log: list[tuple[str, str]] = []
         self.rejected_connects = 0
+        self.in_flight = 0
+        """REST requests received and not answered yet."""
+        self.refuse_sockets = False
+        """Refuse every Socket.IO connection (the live service is down)."""
         self.base_url = ""
 
         self._offset = 0.0
@@ -209,6 +219,8 @@ class HomelySimulator:
             logger=False,
             engineio_logger=False,
             cors_allowed_origins="*",
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
         )
         # Keep every Engine.IO/Socket.IO background task (pings, handlers) so `stop` can end
         # them: Home Assistant's test harness fails on lingering tasks.
@@ -335,6 +347,10 @@ class HomelySimulator:
         """Answer the next `count` requests under `path` (None: any) with HTTP 429."""
         self._faults.append(_Fault("rate_limit", count, path, 429, retry_after))
 
+    def clear_faults(self) -> None:
+        """Drop every pending fault."""
+        self._faults.clear()
+
     def fail_next(self, count: int = 1, *, status: int = 500, path: str | None = None) -> None:
         """Answer the next `count` requests under `path` (None: any) with `status`."""
         self._faults.append(_Fault("fail", count, path, status))
@@ -412,11 +428,15 @@ class HomelySimulator:
             SimRequest(request.method, request.path, body, request.headers.get("Authorization"))
         )
         _LOGGER.debug("Homely simulator: %s %s", request.method, request.path)
-        hold = self._take_hold(request.path)
-        response = await self._answer(request, handler)
-        if hold is not None:
-            hold.ready.set()
-            await hold.until_released()
+        self.in_flight += 1
+        try:
+            hold = self._take_hold(request.path)
+            response = await self._answer(request, handler)
+            if hold is not None:
+                hold.ready.set()
+                await hold.until_released()
+        finally:
+            self.in_flight -= 1
         return response
 
     async def _answer(
@@ -506,6 +526,9 @@ class HomelySimulator:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         location_id = query.get("locationId", [None])[0]
         access = _bearer(query.get("token", [None])[0])
+        if self.refuse_sockets:
+            self.rejected_connects += 1
+            raise socketio.exceptions.ConnectionRefusedError("Service unavailable")
         if access is None or not self._access_valid(access):
             self.rejected_connects += 1
             raise socketio.exceptions.ConnectionRefusedError(INVALID_JWT)
@@ -581,13 +604,18 @@ class HomelySimulator:
         *,
         last_updated: str | None = None,
         location_id: str | None = None,
+        create: bool = False,
     ) -> None:
         """Set one state and emit `device-state-changed` to the location's sockets.
 
         `last_updated` defaults to the simulated now; `location_id` sets the event's
         `locationId` (a sub-location; `rootLocationId` stays the home). Raises `KeyError` for
-        an unknown device, feature or state.
+        an unknown device, feature or state, unless `create` adds the state to the device.
         """
+        if create:
+            features = self.device(device_id)["features"]
+            states = features.setdefault(feature, {"states": {}})["states"]
+            states.setdefault(state, {"value": None, "lastUpdated": None})
         await self._change(device_id, [(feature, state, value)], last_updated, location_id)
 
     async def _change(

@@ -8,16 +8,26 @@ and ``getuser``, plus knobs that inject the failures the integration must surviv
 
 Movements and token expiry use a simulated clock (``time.monotonic()`` plus an
 offset that :meth:`VeluxSimulator.advance` moves forward); positions are computed
-when read, so the simulator never runs a background task.
+when read, so the simulator never runs a background task of its own.
+
+Signed commands are checked against a key table per gateway (filled by local pairing
+through :mod:`simulator.netcom`, or by :meth:`VeluxSimulator.add_signing_key`).
+``retrieve_key`` opens that gateway's Netcom listener.
+
+The realtime WebSocket lives at ``/ws/`` on the same app: a client subscribes with an
+access token and then gets a push (``push_type: embedded_json``) whenever a module or
+room changes (commands, arrivals, knobs). Arrivals are published when
+:meth:`VeluxSimulator.advance` passes them, and also in real time when
+``realtime_arrivals`` is on (a timer per movement, not a task).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import hashlib
 import hmac
 import json
@@ -26,8 +36,9 @@ import secrets
 import time
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
+from .netcom import NetcomGateway
 from .velux_model import (
     AWNING_ID,
     BEDROOM_ID,
@@ -38,6 +49,7 @@ from .velux_model import (
     HOME_ID,
     LIVING_ROOM_ID,
     OPENER,
+    REALISTIC_TRAVEL_TIMES,
     ROOM_CLIMATE_KEYS,
     SENSOR,
     SENSOR_ID,
@@ -73,6 +85,7 @@ __all__ = [
     "GATEWAY_ID",
     "HOME_ID",
     "LIVING_ROOM_ID",
+    "REALISTIC_TRAVEL_TIMES",
     "SCENARIOS",
     "SENSOR_ID",
     "SENSOR_ROOM_ID",
@@ -84,9 +97,12 @@ __all__ = [
     "SWITCH_ID",
     "USER_ID",
     "WINDOW_ID",
+    "WS_PATH",
+    "NetcomGateway",
     "SimRequest",
     "VeluxSimulator",
     "sign_command",
+    "sign_key_id_of",
 ]
 
 DEMO_USERNAME = "demo@velux.example"
@@ -101,6 +117,7 @@ SYNC_HOMESTATUS_PATH = "/syncapi/v1/homestatus"
 SETSTATE_PATH = "/syncapi/v1/setstate"
 GETSCENARIOS_PATH = "/syncapi/v1/getscenarios"
 GETUSER_PATH = "/api/getuser"
+WS_PATH = "/ws/"
 
 SCENARIOS = ("wake_up", "bedtime", "away", "home")
 """Scenarios a gateway accepts in setstate (``home`` must be signed)."""
@@ -115,6 +132,8 @@ CODE_NEEDS_SIGNATURE = 9
 CODE_MISSING_ARGS = 10
 CODE_INVALID_ID = 21
 CODE_NONCE_REUSED = 28
+CODE_SUBSCRIPTION_REFUSED = 500
+"""Error code of a Subscribe the ``ws_refuse_subscriptions`` knob refuses."""
 
 _OPENED_BY_WAKE_UP = frozenset({"shutter", "blind", "venetian_blind"})
 _MALFORMED_BODY = '{"status": "ok", "body": {"homes": [{"id": '
@@ -129,6 +148,17 @@ class SimRequest:
     form: dict[str, str]
     json: Any
     authorization: str | None
+
+
+@dataclass(eq=False)
+class _WsClient:
+    """One WebSocket connection of the realtime endpoint."""
+
+    ws: web.WebSocketResponse
+    request: web.Request
+    queue: asyncio.Queue[tuple[str, Any]] = field(default_factory=asyncio.Queue)
+    subscribed: bool = False
+    closing: bool = False
 
 
 @dataclass
@@ -156,6 +186,11 @@ def sign_command(
     message = f"{item}{value}{timestamp}{nonce}{device_id}".encode()
     digest = hmac.new(key, message, hashlib.sha512).digest()
     return base64.urlsafe_b64encode(digest).decode("ascii")
+
+
+def sign_key_id_of(key_id: bytes) -> str:
+    """Return the ``sign_key_id`` of a 16-byte key id: base64url with padding."""
+    return base64.urlsafe_b64encode(key_id).decode("ascii")
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
@@ -199,12 +234,19 @@ class VeluxSimulator:
         move_speed: float = 20.0,
         access_token_lifetime: int = 10800,
         epoch: float | None = None,
+        travel_times: Mapping[str, float] | None = None,
+        realistic: bool = False,
+        realtime_arrivals: bool = False,
     ) -> None:
         """Build the demo account.
 
         ``move_speed`` is in percent per simulated second (0 = instant moves).
         ``epoch`` freezes the wall clock (``last_seen``, ``time_server``) at that Unix
         time plus :meth:`advance` offsets, which keeps snapshots stable.
+        ``travel_times`` gives seconds of a full move (0 -> 100) per ``velux_type``
+        and wins over ``move_speed`` for those types; ``realistic=True`` uses
+        :data:`REALISTIC_TRAVEL_TIMES` (20-45 s). ``realtime_arrivals`` publishes
+        arrival events in real time too (otherwise only :meth:`advance` and reads do).
         """
         self.username = username
         self.password = password
@@ -213,8 +255,39 @@ class VeluxSimulator:
         self.move_speed = move_speed
         self.access_token_lifetime = access_token_lifetime
         self.refuse_refresh = False
+        self.omit_token_expiry = False
+        """Answer tokens without ``expires_in`` / ``expire_in`` (they still expire)."""
+        self.travel_times: dict[str, float] = dict(travel_times if travel_times is not None else {})
+        if realistic and travel_times is None:
+            self.travel_times = dict(REALISTIC_TRAVEL_TIMES)
+        self.realtime_arrivals = realtime_arrivals
         self.sign_key: bytes | None = None
+        """A legacy key valid for EVERY gateway (next to the per-gateway table)."""
         self.sign_key_id: str | None = None
+        """The key id of :attr:`sign_key`; None = any key id goes with that key."""
+        self.signing_keys: dict[str, dict[str, bytes]] = {}
+        """Key table per gateway: gateway id -> {sign_key_id: key}."""
+
+        self.ws_extra_params_as_string = False
+        """Send ``extra_params`` of pushes as a JSON string."""
+        self.ws_unknown_layout = False
+        """Send pushes whose ``extra_params`` only name ``home_id``."""
+        self.ws_refuse_subscriptions = False
+        """Refuse every Subscribe (error status, then close)."""
+        self.ws_push_paused = False
+        """Stop pushing events (heartbeats are still answered)."""
+        self.ws_stalled = False
+        """Stall every connection: no pushes, no replies, no pongs."""
+        self.ws_connections = 0
+        """WebSocket connections accepted so far."""
+        self.ws_subscriptions = 0
+        """Successful subscriptions so far."""
+        self.ws_refused = 0
+        """Refused subscriptions so far."""
+        self.ws_messages: list[Any] = []
+        """Every message received on the WebSocket (decoded JSON, or the text)."""
+        self.pushed_events: list[dict[str, Any]] = []
+        """Every state event published (as sent, before the string knob), subscribers or not."""
 
         self.requests: list[SimRequest] = []
         self.setstate_bodies: list[dict[str, Any]] = []
@@ -230,16 +303,22 @@ class VeluxSimulator:
         self._access_tokens: dict[str, float] = {}
         self._refresh_tokens: set[str] = set()
         self._used_nonces: set[tuple[int, int]] = set()
+        self._netcom: dict[str, NetcomGateway] = {}
+        self._pending_opens: list[str] = []
+        self._ws_clients: set[_WsClient] = set()
+        self._published: dict[str, dict[str, dict[str, Any]]] = {}
+        self._published_rooms: dict[str, dict[str, dict[str, Any]]] = {}
+        self._arrival_timer: asyncio.TimerHandle | None = None
+        self._runner: web.AppRunner | None = None
+        self._host = "127.0.0.1"
+        self._port: int | None = None
+        self._stopping = asyncio.Event()
         self._faults: list[_Fault] = []
         self._homes: dict[str, Home] = {home.id: home for home in demo_homes()}
         self._modules: dict[str, Module] = {}
         for home_id, module, status in demo_modules():
             self.add_module(home_id, module, status)
-
-        self._runner: web.AppRunner | None = None
-        self._host = "127.0.0.1"
-        self._port: int | None = None
-        self._stopping = asyncio.Event()
+        self._publish()
 
         self.app = web.Application(middlewares=[self._middleware])
         self.app.router.add_post(TOKEN_PATH, self._handle_token)
@@ -249,6 +328,7 @@ class VeluxSimulator:
         self.app.router.add_post(SETSTATE_PATH, self._handle_setstate)
         self.app.router.add_post(GETSCENARIOS_PATH, self._handle_getscenarios)
         self.app.router.add_route("*", GETUSER_PATH, self._handle_getuser)
+        self.app.router.add_get(WS_PATH, self._handle_ws)
         self.app.router.add_route("*", "/{tail:.*}", self._handle_unknown)
 
     # ------------------------------------------------------------------ server
@@ -267,8 +347,19 @@ class VeluxSimulator:
         self._port = runner.addresses[0][1]
 
     async def stop(self) -> None:
-        """Stop serving; delayed requests are released at once."""
+        """Stop serving; delayed requests are released at once.
+
+        WebSocket clients get a close frame (1001), Netcom listeners and their
+        reserved ports are closed.
+        """
         self._stopping.set()
+        if self._arrival_timer is not None:
+            self._arrival_timer.cancel()
+            self._arrival_timer = None
+        await self.ws_disconnect()
+        for gateway in self._netcom.values():
+            await gateway.aclose()
+        self._netcom.clear()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
@@ -279,6 +370,11 @@ class VeluxSimulator:
         if self._port is None:
             raise RuntimeError("The simulator is not started")
         return f"http://{self._host}:{self._port}"
+
+    @property
+    def ws_url(self) -> str:
+        """Return ``ws://127.0.0.1:<port>/ws/`` of the running server."""
+        return "ws" + self.base_url.removeprefix("http") + WS_PATH
 
     def count(self, path: str) -> int:
         """Return how many requests were made to ``path``."""
@@ -296,15 +392,46 @@ class VeluxSimulator:
         return int(base + self._offset)
 
     def advance(self, seconds: float) -> None:
-        """Move the simulated clock forward."""
+        """Move the simulated clock forward.
+
+        Movements that end meanwhile are published (arrival events) and Netcom
+        listeners whose window passed close.
+        """
         self._offset += seconds
+        for gateway in self._netcom.values():
+            gateway.check_window()
+        self._publish()
 
     def finish_movements(self) -> None:
-        """Put every opener at its target."""
+        """Put every opener at the end of its movement (its target, or an obstacle)."""
         now = self.now()
         for module in self._modules.values():
             if module.type == OPENER:
-                module.jump(module.target, now)
+                end = module.end()
+                if end != module.target:
+                    module.obstacle = None
+                module.jump(end, now)
+        self._publish()
+
+    def speed(self, module_id: str) -> float:
+        """Return the speed of an opener in percent per simulated second (0 = instant)."""
+        return self._speed(self._modules[module_id])
+
+    def _speed(self, module: Module) -> float:
+        travel = self.travel_times.get(module.velux_type or "")
+        if travel is None:
+            return self.move_speed
+        return 100.0 / travel if travel > 0 else 0.0
+
+    def stop_short(self, module_id: str, position: int | None) -> None:
+        """Make the next movement of an opener across ``position`` stop there.
+
+        An obstacle (or rain on the sash): the opener stops at ``position`` and then
+        reports it as its current and target position. None removes the obstacle.
+        Applies to a movement in progress too.
+        """
+        self._modules[module_id].obstacle = position
+        self._publish()
 
     # ------------------------------------------------------------------- state
 
@@ -314,11 +441,14 @@ class VeluxSimulator:
 
     def position(self, module_id: str) -> int:
         """Return the current (rounded) position of an opener."""
-        return round(self._modules[module_id].position(self.now(), self.move_speed))
+        module = self._modules[module_id]
+        return round(module.position(self.now(), self._speed(module)))
 
     def target(self, module_id: str) -> int:
-        """Return the target position of an opener."""
-        return self._modules[module_id].target
+        """Return the target position of an opener (where it stopped after an obstacle)."""
+        module = self._modules[module_id]
+        module.settle(self.now(), self._speed(module))
+        return module.target
 
     def set_raining(self, home_id: str, raining: bool) -> None:
         """Set ``is_raining`` on the gateways of a home.
@@ -332,11 +462,13 @@ class VeluxSimulator:
             elif raining and module.velux_type == "window":
                 rain_position = int(module.status.get("rain_position", 0))
                 if module.target > rain_position:
-                    module.move_to(rain_position, now, self.move_speed)
+                    module.move_to(rain_position, now, self._speed(module))
+        self._publish(home_id)
 
     def set_position(self, module_id: str, position: int) -> None:
         """Put an opener at ``position`` (current and target)."""
         self._modules[module_id].jump(position, self.now())
+        self._publish()
 
     def set_reachable(self, module_id: str, reachable: bool) -> None:
         """Make a module (un)reachable; an unreachable gateway takes its modules along."""
@@ -346,10 +478,11 @@ class VeluxSimulator:
             now = self.now()
             for item in [module, *self._bridged(module.id)]:
                 if item.type == OPENER:
-                    item.stop(now, self.move_speed)
+                    item.stop(now, self._speed(item))
         elif reachable:
             module.frozen_last_seen = None
         module.reachable = reachable
+        self._publish()
 
     def set_room_climate(self, room_id: str, **values: Any) -> None:
         """Set climate values of a room (``temperature`` in tenths); None removes a value."""
@@ -362,14 +495,17 @@ class VeluxSimulator:
                 room.climate.pop(key, None)
             else:
                 room.climate[key] = value
+        self._publish()
 
     def set_battery(self, module_id: str, percent: int) -> None:
         """Set the battery charge of an NXS / NXD."""
         self._modules[module_id].battery_percent = percent
+        self._publish()
 
     def set_status(self, module_id: str, **values: Any) -> None:
         """Override static homestatus keys of a module (``wifi_strength``, ``mode``...)."""
         self._modules[module_id].status.update(values)
+        self._publish()
 
     def add_module(
         self, home_id: str, module: dict[str, Any], status: dict[str, Any] | None = None
@@ -383,6 +519,8 @@ class VeluxSimulator:
         if item.room_id is not None and item.room_id not in home.rooms:
             home.rooms[item.room_id] = Room(item.room_id, f"Room {item.room_id}")
         self._modules[item.id] = item
+        if self._published:
+            self._publish()
 
     def remove_module(self, module_id: str) -> None:
         """Remove a module (modules bridged by a removed gateway stay)."""
@@ -391,6 +529,7 @@ class VeluxSimulator:
     def set_bridge(self, module_id: str, bridge_id: str) -> None:
         """Move a module to another bridge (its homesdata ``bridge`` changes)."""
         self._modules[module_id].bridge = bridge_id
+        self._publish()
 
     def remove_home_gateways(self) -> None:
         """Remove every gateway and the modules they bridge (an account without NXG)."""
@@ -425,6 +564,45 @@ class VeluxSimulator:
     def set_password(self, password: str) -> None:
         """Change the account password (the old one now gives ``invalid_grant``)."""
         self.password = password
+
+    # ------------------------------------------------------------ signing keys
+
+    def add_signing_key(self, gateway_id: str, key_id: bytes | str, key: bytes) -> str:
+        """Add a key to a gateway's key table; return its ``sign_key_id``.
+
+        ``key_id`` is the 16-byte id or its ``sign_key_id`` string. A gateway's key
+        signs only the commands of that gateway's modules.
+        """
+        sign_key_id = key_id if isinstance(key_id, str) else sign_key_id_of(key_id)
+        self.signing_keys.setdefault(gateway_id, {})[sign_key_id] = key
+        return sign_key_id
+
+    def remove_signing_keys(self, gateway_id: str) -> None:
+        """Empty a gateway's key table."""
+        self.signing_keys.pop(gateway_id, None)
+
+    def _key_for(self, gateway_id: str | None, sign_key_id: object) -> bytes | None:
+        if not isinstance(sign_key_id, str):
+            return None
+        key = self.signing_keys.get(gateway_id or "", {}).get(sign_key_id)
+        if key is not None:
+            return key
+        if self.sign_key is not None and self.sign_key_id in (None, sign_key_id):
+            return self.sign_key
+        return None
+
+    # ------------------------------------------------------------------ netcom
+
+    def netcom(self, gateway_id: str) -> NetcomGateway:
+        """Return the Netcom listener of a gateway (its port is reserved on first use)."""
+        gateway = self._netcom.get(gateway_id)
+        if gateway is None:
+            gateway = NetcomGateway(gateway_id, clock=self.now, on_key=self._paired)
+            self._netcom[gateway_id] = gateway
+        return gateway
+
+    def _paired(self, gateway_id: str, key_id: bytes, key: bytes) -> None:
+        self.add_signing_key(gateway_id, key_id, key)
 
     # ------------------------------------------------------------------ faults
 
@@ -480,6 +658,8 @@ class VeluxSimulator:
         for fault in list(self._faults):
             if fault.path is not None and not path.startswith(fault.path):
                 continue
+            if fault.path is None and path == WS_PATH:
+                continue  # the WebSocket only gets faults aimed at it
             fault.remaining -= 1
             if fault.remaining <= 0:
                 self._faults.remove(fault)
@@ -529,6 +709,12 @@ class VeluxSimulator:
         request: web.Request,
         handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
     ) -> web.StreamResponse:
+        if request.path == WS_PATH:
+            # Not recorded in ``requests``; only faults aimed at the path apply.
+            fault = await self._apply_faults(request.path)
+            if fault is not None:
+                return fault
+            return await handler(request)
         form: dict[str, str] = dict(request.query)
         payload: Any = None
         if request.can_read_body:
@@ -576,13 +762,21 @@ class VeluxSimulator:
         payload = request["sim_json"]
         if not token and isinstance(payload, dict):
             token = payload.get("access_token")
+        problem = self._token_problem(token)
+        if problem is not None:
+            status, code, message = problem
+            return _error(status, code, message)
+        return None
+
+    def _token_problem(self, token: object) -> tuple[int, int, str] | None:
+        """Return ``(HTTP status, code, message)`` when ``token`` is not usable."""
         if not token:
-            return _error(401, CODE_MISSING_TOKEN, "Access token is missing")
+            return 401, CODE_MISSING_TOKEN, "Access token is missing"
         expires_at = self._access_tokens.get(str(token))
         if expires_at is None:
-            return _error(403, CODE_INVALID_TOKEN, "Invalid access token")
+            return 403, CODE_INVALID_TOKEN, "Invalid access token"
         if expires_at <= self.now():
-            return _error(403, CODE_EXPIRED_TOKEN, "Access token expired")
+            return 403, CODE_EXPIRED_TOKEN, "Access token expired"
         return None
 
     @staticmethod
@@ -621,15 +815,15 @@ class VeluxSimulator:
         refresh = f"{USER_ID}|{secrets.token_hex(16)}"
         self._access_tokens[access] = self.now() + self.access_token_lifetime
         self._refresh_tokens.add(refresh)
-        return web.json_response(
-            {
-                "access_token": access,
-                "refresh_token": refresh,
-                "scope": ["all_scopes"],
-                "expires_in": self.access_token_lifetime,
-                "expire_in": self.access_token_lifetime,
-            }
-        )
+        answer: dict[str, Any] = {
+            "access_token": access,
+            "refresh_token": refresh,
+            "scope": ["all_scopes"],
+        }
+        if not self.omit_token_expiry:
+            answer["expires_in"] = self.access_token_lifetime
+            answer["expire_in"] = self.access_token_lifetime
+        return web.json_response(answer)
 
     async def _handle_homesdata(self, request: web.Request) -> web.Response:
         if (denied := self._authorize(request)) is not None:
@@ -727,11 +921,16 @@ class VeluxSimulator:
         if home_id not in self._homes:
             return _error(400, CODE_INVALID_ID, "Invalid id")
         errors: list[dict[str, Any]] = []
+        self._pending_opens = []
         for entry in home["modules"]:
             code = self._apply_entry(home_id, entry)
             if code is not None:
                 module_id = entry.get("id") if isinstance(entry, dict) else None
                 errors.append({"code": code, "id": module_id})
+        opens, self._pending_opens = self._pending_opens, []
+        for gateway_id in opens:
+            await self.netcom(gateway_id).open()
+        self._publish(home_id)
         body: dict[str, Any] = {"home": {"id": home_id}}
         if errors:
             body["errors"] = errors
@@ -764,20 +963,21 @@ class VeluxSimulator:
         if not self._reachable(module):
             return CODE_UNREACHABLE
         if scenario == "home":
-            code = self._check_signature(entry, "scenario", scenario, module.id)
+            code = self._check_signature(entry, "scenario", scenario, module.id, module.id)
             if code is not None:
                 return code
         now = self.now()
         if "stop_movements" in entry:
             for item in self._bridged(module.id):
                 if item.type == OPENER:
-                    item.stop(now, self.move_speed)
+                    item.stop(now, self._speed(item))
         if isinstance(scenario, str):
             self._run_scenario(module, scenario)
         if entry.get("identify") is True:
             self.identify_requests.append(module.id)
         if entry.get("retrieve_key") is True:
             self.retrieve_key_requests.append(module.id)
+            self._pending_opens.append(module.id)
         return None
 
     def _run_scenario(self, gateway: Module, scenario: str) -> None:
@@ -791,9 +991,9 @@ class VeluxSimulator:
             if item.type != OPENER or not self._reachable(item):
                 continue
             if scenario == "wake_up" and item.velux_type in _OPENED_BY_WAKE_UP:
-                item.move_to(100, now, self.move_speed)
+                item.move_to(100, now, self._speed(item))
             elif scenario in ("bedtime", "away"):
-                item.move_to(0, now, self.move_speed)
+                item.move_to(0, now, self._speed(item))
 
     def _apply_opener(self, module: Module, entry: dict[str, Any]) -> int | None:
         if not {"target_position", "silent", "mode"} & entry.keys():
@@ -810,7 +1010,7 @@ class VeluxSimulator:
         if value is not None and module.velux_type == "window" and value not in (0, -1):
             if self._raining(module) and entry.get("force") is not True:
                 return CODE_UNREACHABLE
-            code = self._check_signature(entry, "target_position", value, module.id)
+            code = self._check_signature(entry, "target_position", value, module.id, module.bridge)
             if code is not None:
                 return code
         if "silent" in entry:
@@ -818,29 +1018,38 @@ class VeluxSimulator:
         if "mode" in entry:
             module.status["mode"] = entry["mode"]
         now = self.now()
+        speed = self._speed(module)
         if value == -1:
-            module.stop(now, self.move_speed)
+            module.stop(now, speed)
         elif value == -2:
-            module.move_to(DEFAULT_PREFERRED_POSITION, now, self.move_speed)
+            module.move_to(DEFAULT_PREFERRED_POSITION, now, speed)
         elif value is not None:
-            module.move_to(value, now, self.move_speed)
+            module.move_to(value, now, speed)
         return None
 
     def _check_signature(
-        self, entry: dict[str, Any], item: str, value: object, device_id: str
+        self,
+        entry: dict[str, Any],
+        item: str,
+        value: object,
+        device_id: str,
+        gateway_id: str | None,
     ) -> int | None:
-        """Return 9 for a missing / wrong signature, 28 for a reused pair, else None."""
-        if self.sign_key is None:
-            return CODE_NEEDS_SIGNATURE
+        """Return 9 for a missing / wrong signature, 28 for a reused pair, else None.
+
+        The key comes from the key table of ``gateway_id`` (the module's bridge) by
+        ``sign_key_id``, or is the legacy :attr:`sign_key` valid for every gateway.
+        """
         timestamp = _as_int(entry.get("timestamp"))
         nonce = _as_int(entry.get("nonce"))
         given = entry.get(f"hash_{item}")
         if timestamp is None or nonce is None or not isinstance(given, str):
             return CODE_NEEDS_SIGNATURE
-        if self.sign_key_id is not None and entry.get("sign_key_id") != self.sign_key_id:
+        key = self._key_for(gateway_id, entry.get("sign_key_id"))
+        if key is None:
             return CODE_NEEDS_SIGNATURE
         expected = sign_command(
-            self.sign_key, item, value, timestamp=timestamp, nonce=nonce, device_id=device_id
+            key, item, value, timestamp=timestamp, nonce=nonce, device_id=device_id
         )
         if not hmac.compare_digest(expected, given):
             return CODE_NEEDS_SIGNATURE
@@ -932,12 +1141,15 @@ class VeluxSimulator:
         modules: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         for module in self._home_modules(home_id):
+            if module.type == OPENER:
+                module.settle(now, self._speed(module))
+        for module in self._home_modules(home_id):
             reachable = self._reachable(module)
             item: dict[str, Any] = {"id": module.id, "type": module.type}
             if module.type == GATEWAY:
                 item.update(module.status)
                 item["busy"] = any(
-                    m.type == OPENER and m.moving(now, self.move_speed)
+                    m.type == OPENER and m.moving(now, self._speed(m))
                     for m in self._bridged(module.id)
                 )
             else:
@@ -947,7 +1159,7 @@ class VeluxSimulator:
                 item.update(module.status)
             if module.type == OPENER:
                 item["velux_type"] = module.velux_type
-                item["current_position"] = round(module.position(now, self.move_speed))
+                item["current_position"] = round(module.position(now, self._speed(module)))
                 item["target_position"] = module.target
             if module.battery_percent is not None:
                 percent = module.battery_percent
@@ -962,3 +1174,211 @@ class VeluxSimulator:
                 errors.append({"code": CODE_UNREACHABLE, "id": module.id})
         rooms = [{"id": room.id, **room.climate} for room in self._homes[home_id].rooms.values()]
         return {"home": {"id": home_id, "modules": modules, "rooms": rooms}, "errors": errors}
+
+    # ---------------------------------------------------------------- pushes
+
+    def _push_view(self, home_id: str) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+        """Return the state a push compares: modules (no ``last_seen``) and rooms.
+
+        A moving opener leaves ``current_position`` out, so that a push carries the
+        start (target) and the end (current == target) of a movement, not every step.
+        """
+        now = self.now()
+        status = self._home_status(home_id)
+        modules: dict[str, dict[str, Any]] = {}
+        for item in status["home"]["modules"]:
+            view = {key: value for key, value in item.items() if key != "last_seen"}
+            module = self._modules[item["id"]]
+            if module.type == OPENER and module.moving(now, self._speed(module)):
+                view.pop("current_position", None)
+            modules[item["id"]] = view
+        rooms = {room["id"]: room for room in status["home"]["rooms"]}
+        return modules, rooms
+
+    @staticmethod
+    def _diff(
+        published: dict[str, dict[str, Any]], current: Mapping[str, dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """Return ``[{"id", changed fields}]`` and remember ``current``; new ids are silent."""
+        changes: list[dict[str, Any]] = []
+        for item_id, view in current.items():
+            before = published.get(item_id)
+            if before is None:
+                published[item_id] = dict(view)
+                continue
+            changed = {
+                key: value
+                for key, value in view.items()
+                if key not in before or before[key] != value
+            }
+            before.update(view)
+            for key in set(before) - set(view) - {"current_position"}:
+                del before[key]
+            if changed:
+                changes.append({"id": item_id, **changed})
+        for item_id in set(published) - set(current):
+            del published[item_id]
+        return changes
+
+    def _publish(self, home_id: str | None = None) -> None:
+        """Push what changed since the last publication (of one home, or of all)."""
+        for hid in [home_id] if home_id is not None else list(self._homes):
+            if hid not in self._homes:
+                continue
+            modules, rooms = self._push_view(hid)
+            changed_modules = self._diff(self._published.setdefault(hid, {}), modules)
+            changed_rooms = self._diff(self._published_rooms.setdefault(hid, {}), rooms)
+            if changed_modules or changed_rooms:
+                home: dict[str, Any] = {"id": hid, "modules": changed_modules}
+                if changed_rooms:
+                    home["rooms"] = changed_rooms
+                self._push_state(hid, home)
+        self._schedule_arrivals()
+
+    def _push_state(self, home_id: str, home: dict[str, Any]) -> None:
+        extra: Any = {"home_id": home_id} if self.ws_unknown_layout else {"home": home}
+        if self.ws_extra_params_as_string:
+            extra = json.dumps(extra)
+        message = {"push_type": "embedded_json", "extra_params": extra}
+        self.pushed_events.append(message)
+        if not self.ws_push_paused:
+            self._broadcast(json.dumps(message))
+
+    def _broadcast(self, text: str) -> None:
+        if self.ws_stalled:
+            return
+        for client in self._ws_clients:
+            if client.subscribed:
+                client.queue.put_nowait(("text", text))
+
+    def _schedule_arrivals(self) -> None:
+        """With ``realtime_arrivals``, wake up when the next movement ends."""
+        if self._arrival_timer is not None:
+            self._arrival_timer.cancel()
+            self._arrival_timer = None
+        if not self.realtime_arrivals or self._runner is None:
+            return
+        now = self.now()
+        ends = [
+            arrival
+            for module in self._modules.values()
+            if module.type == OPENER
+            and (arrival := module.arrival(self._speed(module))) is not None
+            and arrival > now
+        ]
+        if ends:
+            delay = min(ends) - now + 0.001
+            self._arrival_timer = asyncio.get_running_loop().call_later(delay, self._publish)
+
+    # ------------------------------------------------------------- WebSocket
+
+    @property
+    def ws_subscribers(self) -> int:
+        """Return how many connections are subscribed right now."""
+        return sum(1 for client in self._ws_clients if client.subscribed)
+
+    async def wait_for_ws_subscribers(self, count: int = 1, *, within: float = 5.0) -> None:
+        """Wait until ``count`` connections are subscribed (TimeoutError otherwise)."""
+        async with asyncio.timeout(within):
+            while self.ws_subscribers < count:  # noqa: ASYNC110 - a test helper that polls
+                await asyncio.sleep(0.005)
+
+    async def ws_disconnect(self, *, abort: bool = False, grace: float = 2.0) -> int:
+        """End every WebSocket connection from the server side; return how many.
+
+        A close frame (1001 "going away") by default; ``abort`` drops the TCP
+        connection without one (a network failure).
+        """
+        clients = list(self._ws_clients)
+        for client in clients:
+            transport = client.request.transport
+            if abort and transport is not None:
+                transport.abort()
+            else:
+                client.queue.put_nowait(("close", 1001))
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                while any(client in self._ws_clients for client in clients):  # noqa: ASYNC110
+                    await asyncio.sleep(0.005)
+        return len(clients)
+
+    async def ws_send_raw(self, payload: Any) -> None:
+        """Send ``payload`` (a string verbatim, else as JSON) to every subscriber."""
+        self._broadcast(payload if isinstance(payload, str) else json.dumps(payload))
+        await asyncio.sleep(0)
+
+    async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(autoping=False)
+        await ws.prepare(request)
+        self.ws_connections += 1
+        client = _WsClient(ws, request)
+        self._ws_clients.add(client)
+        writer = asyncio.create_task(self._ws_writer(client))
+        try:
+            async for message in ws:
+                if self.ws_stalled:
+                    continue
+                if message.type == WSMsgType.PING:
+                    client.queue.put_nowait(("pong", message.data))
+                elif message.type == WSMsgType.TEXT:
+                    self._ws_message(client, message.data)
+        finally:
+            self._ws_clients.discard(client)
+            if client.closing:
+                # Let the writer finish the closing handshake it started.
+                await asyncio.wait({writer}, timeout=2.0)
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+            await ws.close()
+        return ws
+
+    @staticmethod
+    async def _ws_writer(client: _WsClient) -> None:
+        """Send what the handler and the pushes queued, in order."""
+        while True:
+            kind, data = await client.queue.get()
+            try:
+                if kind == "text":
+                    await client.ws.send_str(data)
+                elif kind == "pong":
+                    await client.ws.pong(data)
+                else:
+                    client.closing = True
+                    await client.ws.close(code=data)
+                    return
+            except ConnectionError:
+                return
+
+    def _ws_message(self, client: _WsClient, text: str) -> None:
+        try:
+            data: Any = json.loads(text)
+        except ValueError:
+            data = text
+        self.ws_messages.append(data)
+
+        def refuse(code: int, message: str) -> None:
+            client.queue.put_nowait(
+                (
+                    "text",
+                    json.dumps({"status": "error", "error": {"code": code, "message": message}}),
+                )
+            )
+            if not client.subscribed:
+                self.ws_refused += 1
+                client.queue.put_nowait(("close", 1008))
+
+        if not isinstance(data, dict) or data.get("action") != "Subscribe":
+            refuse(CODE_MISSING_ARGS, "Unknown action")
+            return
+        problem = self._token_problem(data.get("access_token"))
+        if problem is not None:
+            refuse(problem[1], problem[2])
+            return
+        if self.ws_refuse_subscriptions:
+            refuse(CODE_SUBSCRIPTION_REFUSED, "Subscription refused")
+            return
+        if not client.subscribed:
+            client.subscribed = True
+            self.ws_subscriptions += 1
+        client.queue.put_nowait(("text", json.dumps({"status": "ok"})))

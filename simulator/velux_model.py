@@ -79,6 +79,15 @@ ROOM_CLIMATE_KEYS = frozenset(
 DEFAULT_PREFERRED_POSITION = 50
 """Where ``target_position: -2`` ("preferred position") sends an opener."""
 
+REALISTIC_TRAVEL_TIMES: dict[str, float] = {
+    "window": 45.0,
+    "shutter": 30.0,
+    "blind": 20.0,
+    "awning_blind": 25.0,
+    "venetian_blind": 35.0,
+}
+"""Seconds of a full move (0 -> 100) per ``velux_type``, for ``travel_times``."""
+
 
 def battery_state(percent: int) -> str:
     """Return the Netatmo battery state word of a charge in percent."""
@@ -157,25 +166,53 @@ class Module:
     start_time: float = 0.0
     target: int = 0
     battery_percent: int | None = None
+    obstacle: int | None = None
+    """A position where the next movement across it stops short (obstacle, rain)."""
+
+    def end(self) -> int:
+        """Return where the current movement ends: an obstacle on the way, else the target."""
+        low, high = sorted((self.start_position, float(self.target)))
+        if self.obstacle is not None and low < self.obstacle < high:
+            return self.obstacle
+        return self.target
 
     def position(self, now: float, speed: float) -> float:
         """Return the exact position of an opener at simulated time ``now``."""
-        distance = self.target - self.start_position
+        end = self.end()
+        distance = end - self.start_position
         if speed <= 0 or distance == 0:
-            return float(self.target)
+            return float(end)
         travelled = speed * max(0.0, now - self.start_time)
         if travelled >= abs(distance):
-            return float(self.target)
+            return float(end)
         return self.start_position + travelled * (1 if distance > 0 else -1)
+
+    def arrival(self, speed: float) -> float | None:
+        """Return the simulated time the current movement ends (None when instant / idle)."""
+        distance = abs(self.end() - self.start_position)
+        if speed <= 0 or distance == 0:
+            return None
+        return self.start_time + distance / speed
+
+    def settle(self, now: float, speed: float) -> None:
+        """Turn a movement that stopped at its obstacle into a stop there."""
+        end = self.end()
+        if end != self.target and self.position(now, speed) == float(end):
+            self.start_position = float(end)
+            self.start_time = now
+            self.target = end
+            self.obstacle = None
 
     def move_to(self, target: int, now: float, speed: float) -> None:
         """Start a movement from the current position toward ``target``."""
+        self.settle(now, speed)
         self.start_position = self.position(now, speed)
         self.start_time = now
         self.target = target
 
     def stop(self, now: float, speed: float) -> None:
         """Stop where the opener is now."""
+        self.settle(now, speed)
         here = round(self.position(now, speed))
         self.start_position = float(here)
         self.start_time = now
@@ -188,8 +225,8 @@ class Module:
         self.target = position
 
     def moving(self, now: float, speed: float) -> bool:
-        """Return True while the opener has not reached its target."""
-        return self.position(now, speed) != float(self.target)
+        """Return True while the opener has not reached the end of its movement."""
+        return self.position(now, speed) != float(self.end())
 
 
 _GATEWAY_STATUS: dict[str, Any] = {

@@ -3,22 +3,59 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from unittest.mock import PropertyMock, patch
 
+from homeassistant.const import MAJOR_VERSION, MINOR_VERSION
 import pytest
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 if TYPE_CHECKING:
     from simulator.homely import HomelySimulator
     from simulator.velux import VeluxSimulator
 
 
-VELUX_EPOCH = 1_790_000_000.0  # 2026-09-21T14:13:20Z
+VELUX_EPOCH = 1_750_000_000  # 2025-06-15T15:06:40Z
+"""Wall clock of the VELUX simulator in every test (keeps ``last_seen`` stable)."""
+
+
+SNAPSHOT_SET = f"ha{MAJOR_VERSION}.{MINOR_VERSION}"
+"""Snapshots are kept per Home Assistant release: its registries serialise differently."""
+
+
+class VersionedSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Home Assistant's snapshot format, in ``snapshots/<release>/`` next to the test."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """Return the snapshot folder of the running Home Assistant release."""
+        return str(Path(test_location.filepath).parent / "snapshots" / SNAPSHOT_SET)
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Return the snapshot assertion of Home Assistant's format, kept per release."""
+    return snapshot.use_extension(VersionedSnapshotExtension)
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: Any) -> Iterator[None]:
     """Let Home Assistant load custom_components/velux_homely in every test."""
     return
+
+
+@pytest.fixture
+def enable_all_entities() -> Iterator[None]:
+    """Create the entities that are disabled by default as enabled (for snapshots)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture

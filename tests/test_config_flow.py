@@ -11,7 +11,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 
-from custom_components.velux_homely import registry
+from custom_components.velux_homely import providers
 from custom_components.velux_homely.const import (
     CONF_BASE_URL,
     CONF_SCAN_INTERVAL,
@@ -22,7 +22,7 @@ from custom_components.velux_homely.const import (
 )
 from simulator.velux import DEMO_USERNAME, VeluxSimulator
 
-from .velux.conftest import make_entry
+from .netatmo.conftest import make_entry
 
 
 async def test_menu_lists_every_provider(hass: HomeAssistant) -> None:
@@ -36,8 +36,8 @@ async def test_unexpected_error_is_unknown(hass: HomeAssistant, velux_sim: Velux
     async def boom(*_: Any) -> Any:
         raise RuntimeError("bug")
 
-    spec = dataclasses.replace(registry.PROVIDERS[PROVIDER_VELUX], async_validate=boom)
-    with patch.dict(registry.PROVIDERS, {PROVIDER_VELUX: spec}):
+    spec = dataclasses.replace(providers.PROVIDERS[PROVIDER_VELUX], async_validate=boom)
+    with patch.dict(providers.PROVIDERS, {PROVIDER_VELUX: spec}):
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"next_step_id": PROVIDER_VELUX}

@@ -12,7 +12,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
 from custom_components.velux_homely.const import CONF_PROVIDER, DOMAIN
-from custom_components.velux_homely.registry import PROVIDERS
+from custom_components.velux_homely.providers import PROVIDERS
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / DOMAIN
@@ -57,7 +57,7 @@ def test_brand_images() -> None:
 def test_every_account_field_has_a_label(provider: str, advanced: bool) -> None:
     """Each field of the account, reconfigure and options forms is translated."""
     spec = PROVIDERS[provider]
-    fields = {str(key) for key in spec.schema(advanced, {}).schema}
+    fields = {str(key) for key in spec.account_schema(advanced, {}).schema}
     for step in (provider, "reconfigure"):
         data = STRINGS["config"]["step"][step]["data"]
         described = STRINGS["config"]["step"][step]["data_description"]
@@ -69,7 +69,9 @@ def test_every_account_field_has_a_label(provider: str, advanced: bool) -> None:
 @pytest.mark.parametrize("provider", list(PROVIDERS))
 async def test_every_option_has_a_label(hass: HomeAssistant, provider: str) -> None:
     entry = MockConfigEntry(domain=DOMAIN, data={CONF_PROVIDER: provider})
-    fields = {str(key) for key in PROVIDERS[provider].options_schema(hass, entry).schema}
-    step = STRINGS["options"]["step"][provider]
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    fields = {str(key) for key in result["data_schema"].schema}
+    step = STRINGS["options"]["step"][result["step_id"]]
     assert fields <= set(step["data"])
     assert fields <= set(step["data_description"])

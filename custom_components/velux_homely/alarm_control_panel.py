@@ -1,12 +1,13 @@
-"""Alarm control panel platform: the entities come from the entry's provider."""
+"""Alarm control panel platform: the alarm of each Homely location."""
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .provider import VeluxHomelyConfigEntry
+from .homely import alarm_control_panel as homely_alarm_control_panel
+from .providers import async_setup_provider_platform
+from .types import VeluxHomelyConfigEntry
 
 # Read-only: the Homely API cannot arm or disarm.
 PARALLEL_UPDATES = 0
@@ -17,5 +18,10 @@ async def async_setup_entry(
     entry: VeluxHomelyConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the alarm control panel entities of the entry's provider."""
-    entry.runtime_data.async_setup_platform(Platform.ALARM_CONTROL_PANEL, async_add_entities)
+    """Hand the entry to its provider's alarm control panel module."""
+    await async_setup_provider_platform(
+        hass,
+        entry,
+        async_add_entities,
+        homely=homely_alarm_control_panel.async_setup_entry,
+    )

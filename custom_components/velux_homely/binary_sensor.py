@@ -1,14 +1,16 @@
-"""Binary sensor platform: the entities come from the entry's provider."""
+"""Binary sensor platform: VELUX ACTIVE rain and connectivity, Homely alarms."""
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .provider import VeluxHomelyConfigEntry
+from .homely import binary_sensor as homely_binary_sensor
+from .netatmo import binary_sensor as netatmo_binary_sensor
+from .providers import async_setup_provider_platform
+from .types import VeluxHomelyConfigEntry
 
-# Read-only: the coordinator fetches the data.
+# Read-only: the coordinators fetch the data.
 PARALLEL_UPDATES = 0
 
 
@@ -17,5 +19,11 @@ async def async_setup_entry(
     entry: VeluxHomelyConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the binary sensor entities of the entry's provider."""
-    entry.runtime_data.async_setup_platform(Platform.BINARY_SENSOR, async_add_entities)
+    """Hand the entry to its provider's binary sensor module."""
+    await async_setup_provider_platform(
+        hass,
+        entry,
+        async_add_entities,
+        netatmo=netatmo_binary_sensor.async_setup_entry,
+        homely=homely_binary_sensor.async_setup_entry,
+    )

@@ -1,12 +1,13 @@
-"""Button platform: the entities come from the entry's provider."""
+"""Button platform: the VELUX ACTIVE gateway's scenarios and commands."""
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .provider import VeluxHomelyConfigEntry
+from .netatmo import button as netatmo_button
+from .providers import async_setup_provider_platform
+from .types import VeluxHomelyConfigEntry
 
 # Commands go one at a time.
 PARALLEL_UPDATES = 1
@@ -17,5 +18,10 @@ async def async_setup_entry(
     entry: VeluxHomelyConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the button entities of the entry's provider."""
-    entry.runtime_data.async_setup_platform(Platform.BUTTON, async_add_entities)
+    """Hand the entry to its provider's button module."""
+    await async_setup_provider_platform(
+        hass,
+        entry,
+        async_add_entities,
+        netatmo=netatmo_button.async_setup_entry,
+    )

@@ -1,8 +1,9 @@
 """Config flow: a menu of clouds, then one account step per cloud.
 
-Provider packages describe their account form and how to validate it
-(:class:`~.provider.ProviderSpec`); this module owns the flow itself: errors,
-one entry per account, reauthentication, reconfiguration and options.
+Provider packages describe their account form, how to validate it and their options
+flow (``<provider>/config_flow.py``, gathered in :class:`~.types.Provider`); this module
+owns the flow itself: errors, one entry per account, reauthentication and
+reconfiguration.
 """
 
 from __future__ import annotations
@@ -40,10 +41,9 @@ from .const import (
     PROVIDER_HOMELY,
     PROVIDER_VELUX,
 )
-from .provider import ProviderSpec, ValidatedAccount, ValidationFailed, VeluxHomelyConfigEntry
-from .registry import PROVIDERS
+from .providers import PROVIDERS, provider_of
+from .types import Provider, ValidatedAccount, ValidationFailed, VeluxHomelyConfigEntry
 
-PROVIDER_NAMES = {PROVIDER_VELUX: "VELUX ACTIVE", PROVIDER_HOMELY: "Homely"}
 # Fields only shown in advanced mode: kept from the entry when the form hides them.
 ADVANCED_FIELDS = (CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_BASE_URL)
 
@@ -83,7 +83,7 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_step_account(PROVIDERS[PROVIDER_HOMELY], user_input)
 
     async def _async_step_account(
-        self, spec: ProviderSpec, user_input: dict[str, Any] | None
+        self, spec: Provider, user_input: dict[str, Any] | None
     ) -> ConfigFlowResult:
         """Show the provider's account form, validate it and create the entry."""
         errors: dict[str, str] = {}
@@ -99,12 +99,14 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         return self.async_show_form(
             step_id=spec.key,
-            data_schema=spec.schema(self.show_advanced_options, _without_secrets(user_input or {})),
+            data_schema=spec.account_schema(
+                self.show_advanced_options, _without_secrets(user_input or {})
+            ),
             errors=errors,
         )
 
     async def _async_validate(
-        self, spec: ProviderSpec, data: Mapping[str, Any], errors: dict[str, str]
+        self, spec: Provider, data: Mapping[str, Any], errors: dict[str, str]
     ) -> ValidatedAccount | None:
         """Validate an account; fill ``errors`` with a translated key on failure."""
         try:
@@ -116,7 +118,7 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
         except ValidationFailed as err:
             errors["base"] = err.error
         except ApiError as err:
-            LOGGER.debug("Cannot reach %s: %s", PROVIDER_NAMES[spec.key], type(err).__name__)
+            LOGGER.debug("Cannot reach %s: %s", spec.name, type(err).__name__)
             errors["base"] = "cannot_connect"
         except Exception:
             LOGGER.exception("Unexpected error while validating a %s account", spec.key)
@@ -132,7 +134,7 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Ask for the current password of the account."""
         entry: VeluxHomelyConfigEntry = self._get_reauth_entry()
-        spec = PROVIDERS[entry.data[CONF_PROVIDER]]
+        spec = provider_of(entry)
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {
@@ -152,7 +154,7 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
             description_placeholders={
                 "username": entry.data[CONF_USERNAME],
-                "provider": PROVIDER_NAMES[spec.key],
+                "provider": spec.name,
             },
         )
 
@@ -161,7 +163,7 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the credentials (or the advanced settings) of an account."""
         entry: VeluxHomelyConfigEntry = self._get_reconfigure_entry()
-        spec = PROVIDERS[entry.data[CONF_PROVIDER]]
+        spec = provider_of(entry)
         errors: dict[str, str] = {}
         defaults = _without_secrets(entry.data)
         if user_input is not None:
@@ -181,49 +183,13 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
             defaults = _without_secrets(user_input)
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=spec.schema(self.show_advanced_options, defaults),
+            data_schema=spec.account_schema(self.show_advanced_options, defaults),
             errors=errors,
-            description_placeholders={"provider": PROVIDER_NAMES[spec.key]},
+            description_placeholders={"provider": spec.name},
         )
 
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: VeluxHomelyConfigEntry) -> OptionsFlow:
-        """Return the options flow."""
-        return VeluxHomelyOptionsFlow()
-
-
-class VeluxHomelyOptionsFlow(OptionsFlow):
-    """Options of an account; the form depends on its cloud."""
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Send the user to the options of the entry's cloud."""
-        provider = self.config_entry.data[CONF_PROVIDER]
-        if provider == PROVIDER_HOMELY:
-            return await self.async_step_homely()
-        return await self.async_step_velux_active()
-
-    async def async_step_velux_active(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Options of a VELUX ACTIVE account."""
-        return self._async_options_form(PROVIDERS[PROVIDER_VELUX], user_input)
-
-    async def async_step_homely(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Options of a Homely account."""
-        return self._async_options_form(PROVIDERS[PROVIDER_HOMELY], user_input)
-
-    def _async_options_form(
-        self, spec: ProviderSpec, user_input: dict[str, Any] | None
-    ) -> ConfigFlowResult:
-        """Show the provider's options form or store the answer."""
-        if user_input is not None:
-            return self.async_create_entry(data=user_input)
-        entry: VeluxHomelyConfigEntry = self.config_entry
-        schema = spec.options_schema(self.hass, entry)
-        return self.async_show_form(
-            step_id=spec.key,
-            data_schema=self.add_suggested_values_to_schema(
-                schema, {**spec.default_options, **entry.options}
-            ),
-        )
+        """Return the options flow of the entry's provider."""
+        return provider_of(config_entry).options_flow()

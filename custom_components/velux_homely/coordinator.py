@@ -1,25 +1,19 @@
-"""Base coordinator shared by every provider."""
+"""Base coordinator of every provider: error mapping, commands and pushed data."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable
 from datetime import timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .api.errors import (
-    ApiError,
-    AuthenticationError,
-    CommandError,
-    RateLimitedError,
-)
+from .api.errors import ApiError, AuthenticationError, CommandError, RateLimitedError
 from .const import DOMAIN, LOGGER
-from .provider import VeluxHomelyConfigEntry
 
 # Home Assistant's default refresh debouncer holds a second request for 10 s;
 # after a command we want the confirmation poll within a second or two.
@@ -27,14 +21,19 @@ REQUEST_REFRESH_COOLDOWN = 1.0
 
 
 class VeluxHomelyCoordinator[DataT](DataUpdateCoordinator[DataT]):
-    """A DataUpdateCoordinator that maps client errors to Home Assistant ones."""
+    """A DataUpdateCoordinator that maps client errors to Home Assistant's.
 
-    config_entry: VeluxHomelyConfigEntry
+    Subclasses read the cloud in :meth:`_async_read`. Data a cloud pushes goes through
+    :meth:`async_push`, which keeps the next scheduled read where it was: a push is not
+    a full read (clouds do not stream every change), so it must not postpone one.
+    """
+
+    config_entry: ConfigEntry[Any]
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: VeluxHomelyConfigEntry,
+        entry: ConfigEntry[Any],
         *,
         name: str,
         update_interval: timedelta | None,
@@ -50,6 +49,56 @@ class VeluxHomelyCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 hass, LOGGER, cooldown=REQUEST_REFRESH_COOLDOWN, immediate=True
             ),
         )
+        self._next_read: float | None = None
+        """Loop time of the next scheduled read (None: none scheduled)."""
+        self.reading = False
+        """True while a read of the cloud is under way."""
+
+    async def _async_read(self) -> DataT:
+        """Read the cloud (the subclass's ``_async_update_data``)."""
+        raise NotImplementedError
+
+    async def _async_update_data(self) -> DataT:
+        self.reading = True
+        try:
+            return await self._async_read()
+        finally:
+            self.reading = False
+            interval = self.update_interval
+            self._next_read = (
+                None if interval is None else self.hass.loop.time() + interval.total_seconds()
+            )
+
+    @property
+    def next_read_in(self) -> float | None:
+        """Return the seconds until the next scheduled read (None: none scheduled)."""
+        if self._next_read is None:
+            return None
+        return max(self._next_read - self.hass.loop.time(), 0.0)
+
+    @callback
+    def async_push(self, data: DataT) -> None:
+        """Apply data the cloud pushed; the next scheduled read keeps its time."""
+        self._async_set_data(data, self.next_read_in)
+
+    @callback
+    def async_schedule_read(self, delay: float) -> None:
+        """Move the next read to ``delay`` seconds from now, keeping the data held."""
+        if self.data is not None:
+            self._async_set_data(self.data, delay)
+
+    @callback
+    def _async_set_data(self, data: DataT, next_read_in: float | None) -> None:
+        # async_set_updated_data starts the update interval anew: for that one call
+        # the interval is the time the next read should be in. Before the first
+        # listener nothing is scheduled: the first one schedules with that interval.
+        interval = self.update_interval
+        if interval is not None and next_read_in is not None:
+            self.update_interval = timedelta(seconds=next_read_in)
+            self._next_read = self.hass.loop.time() + next_read_in
+        self.async_set_updated_data(data)
+        if self._listeners:
+            self.update_interval = interval
 
     @staticmethod
     def raise_update_error(err: ApiError) -> NoReturn:
@@ -91,22 +140,3 @@ class VeluxHomelyCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 translation_key="cannot_connect",
                 translation_placeholders={"error": str(err) or type(err).__name__},
             ) from err
-
-
-@callback
-def async_remove_stale_devices(
-    hass: HomeAssistant, entry: VeluxHomelyConfigEntry, current_ids: Iterable[str]
-) -> None:
-    """Detach from ``entry`` every device whose id is no longer reported by the cloud."""
-    registry = dr.async_get(hass)
-    keep = set(current_ids)
-    if not keep:
-        # An account never empties itself between two reads; an empty answer is a cloud
-        # hiccup, and removing every device would lose the user's names and areas.
-        LOGGER.debug("The cloud reported no device at all: keeping the devices")
-        return
-    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
-        ids = {ident for domain, ident in device.identifiers if domain == DOMAIN}
-        if ids and not ids & keep:
-            LOGGER.debug("Removing device %s: no longer reported by the cloud", device.name)
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)

@@ -1,12 +1,13 @@
-"""Cover platform: the entities come from the entry's provider."""
+"""Cover platform: VELUX ACTIVE roof windows, shutters, blinds and awnings."""
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .provider import VeluxHomelyConfigEntry
+from .netatmo import cover as netatmo_cover
+from .providers import async_setup_provider_platform
+from .types import VeluxHomelyConfigEntry
 
 # Commands go one at a time: signed commands must never share a nonce.
 PARALLEL_UPDATES = 1
@@ -17,5 +18,10 @@ async def async_setup_entry(
     entry: VeluxHomelyConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the cover entities of the entry's provider."""
-    entry.runtime_data.async_setup_platform(Platform.COVER, async_add_entities)
+    """Hand the entry to its provider's cover module."""
+    await async_setup_provider_platform(
+        hass,
+        entry,
+        async_add_entities,
+        netatmo=netatmo_cover.async_setup_entry,
+    )

@@ -8,7 +8,8 @@ from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_PROVIDER
-from .provider import VeluxHomelyConfigEntry
+from .providers import provider_of
+from .types import VeluxHomelyConfigEntry
 
 TO_REDACT = {
     # credentials and tokens
@@ -52,5 +53,7 @@ async def async_get_config_entry_diagnostics(
             "data": async_redact_data(dict(entry.data), TO_REDACT),
             "options": dict(entry.options),
         },
-        "runtime": async_redact_data(await entry.runtime_data.async_diagnostics(), TO_REDACT),
+        "runtime": async_redact_data(
+            await provider_of(entry).async_get_diagnostics(hass, entry), TO_REDACT
+        ),
     }

@@ -1,33 +1,60 @@
-"""Base entity shared by every provider."""
+"""Base entity and the device life cycle every provider shares.
+
+* :class:`VeluxHomelyEntity`: a coordinator entity bound to one device and one
+  description; unique id ``<device id>_<description key>``; available while the last
+  read worked, the device is known and the description's ``available_fn`` says so.
+* :func:`async_add_entities_for_devices`: entities for the devices known now and for
+  every device or state that appears later (no reload needed).
+* :func:`async_remove_stale_devices`: detach the devices the cloud no longer reports.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from homeassistant.core import callback
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .const import DOMAIN, LOGGER
 from .coordinator import VeluxHomelyCoordinator
-from .provider import VeluxHomelyConfigEntry
 
 
-class VeluxHomelyEntity[CoordinatorT: VeluxHomelyCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
-    """An entity bound to one device of a provider.
+def _exists(_: Any) -> bool:
+    return True
 
-    Subclasses set ``_attr_device_info`` (or override ``device_info``); the unique
-    id is ``<device id>_<description key>``.
+
+@dataclass(frozen=True, kw_only=True)
+class VeluxHomelyEntityDescription[SubjectT](EntityDescription):
+    """What every description of every provider has; ``SubjectT`` is what it reads.
+
+    The subject is a VELUX module (``ModuleView``) or a Homely device.
     """
 
+    exists_fn: Callable[[SubjectT], bool] = _exists
+    """Whether a subject gets this entity (checked whenever the subject changes)."""
+    available_fn: Callable[[SubjectT], bool] | None = None
+    """Whether the entity has a value now (None: the provider's default)."""
+
+
+class VeluxHomelyEntity[CoordinatorT: VeluxHomelyCoordinator[Any], SubjectT](
+    CoordinatorEntity[CoordinatorT]
+):
+    """An entity of one device; subclasses say how to find their subject in the data."""
+
     _attr_has_entity_name = True
+    entity_description: VeluxHomelyEntityDescription[SubjectT]
 
     def __init__(
         self,
         coordinator: CoordinatorT,
         device_id: str,
-        description: EntityDescription,
+        description: VeluxHomelyEntityDescription[SubjectT],
     ) -> None:
         """Bind the entity to its device and description."""
         super().__init__(coordinator)
@@ -35,34 +62,87 @@ class VeluxHomelyEntity[CoordinatorT: VeluxHomelyCoordinator[Any]](CoordinatorEn
         self.device_id = device_id
         self._attr_unique_id = f"{device_id}_{description.key}"
 
+    @property
+    def subject(self) -> SubjectT | None:
+        """Return what the entity reads in the coordinator's data (None: vanished)."""
+        raise NotImplementedError
+
+    def _subject_available(self, subject: SubjectT) -> bool:
+        """Return the provider's default availability of a known subject."""
+        return True
+
+    @property
+    def available(self) -> bool:
+        """Return True when the last read worked and the subject has a value."""
+        subject = self.subject
+        if not super().available or subject is None:
+            return False
+        available_fn = self.entity_description.available_fn
+        if available_fn is not None:
+            return available_fn(subject)
+        return self._subject_available(subject)
+
 
 @callback
-def async_add_entities_for_devices(
-    entry: VeluxHomelyConfigEntry,
+def async_add_entities_for_devices[SubjectT, DescriptionT: VeluxHomelyEntityDescription[Any]](
+    entry: ConfigEntry[Any],
     coordinator: VeluxHomelyCoordinator[Any],
     async_add_entities: AddEntitiesCallback,
-    device_ids: Callable[[], Iterable[str]],
-    entities_for: Callable[[str], Iterable[Entity]],
+    *,
+    subjects: Callable[[], Mapping[str, SubjectT]],
+    descriptions: Iterable[DescriptionT],
+    entity_factory: Callable[[str, DescriptionT], Entity],
 ) -> None:
-    """Add entities for the devices known now and for every device that appears later.
+    """Add an entity per subject and matching description, now and whenever one appears.
 
-    ``device_ids`` lists the ids in the coordinator's current data;
-    ``entities_for`` builds the entities of one device. A device that vanishes and
-    comes back gets its entities again.
+    ``subjects`` returns the coordinator's current subjects by device id. A subject is
+    checked again only when it changed (a new object), so a state that first shows in
+    a push gets its entity at once; a device that vanishes and comes back gets its
+    entities again.
     """
-    known: set[str] = set()
+    descriptions = tuple(descriptions)
+    added: set[tuple[str, str]] = set()
+    seen: dict[str, Any] = {}
 
     @callback
     def _add_new() -> None:
-        current = set(device_ids())
-        known.intersection_update(current)
-        new_ids = [device_id for device_id in device_ids() if device_id not in known]
-        if not new_ids:
+        if coordinator.data is None:
             return
-        known.update(new_ids)
-        entities = [entity for device_id in new_ids for entity in entities_for(device_id)]
+        current = subjects()
+        for device_id in [device_id for device_id in seen if device_id not in current]:
+            del seen[device_id]
+            added.difference_update({key for key in added if key[0] == device_id})
+        entities: list[Entity] = []
+        for device_id, subject in current.items():
+            if seen.get(device_id) is subject:
+                continue
+            seen[device_id] = subject
+            for description in descriptions:
+                key = (device_id, description.key)
+                if key not in added and description.exists_fn(subject):
+                    added.add(key)
+                    entities.append(entity_factory(device_id, description))
         if entities:
             async_add_entities(entities)
 
     _add_new()
     entry.async_on_unload(coordinator.async_add_listener(_add_new))
+
+
+@callback
+def async_remove_stale_devices(
+    hass: HomeAssistant, entry: ConfigEntry[Any], current_ids: Iterable[str]
+) -> None:
+    """Detach from ``entry`` every device whose id is no longer reported by the cloud."""
+    registry = dr.async_get(hass)
+    keep = set(current_ids)
+    if not keep:
+        # An account never empties itself between two reads; an empty answer is a cloud
+        # hiccup, and removing every device would lose the user's names and areas.
+        LOGGER.debug("The cloud reported no device at all: keeping the devices")
+        return
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        ids = {ident for domain, ident in device.identifiers if domain == DOMAIN}
+        if ids and not ids & keep:
+            LOGGER.debug("Removing device %s: no longer reported by the cloud", device.name)
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)

@@ -1,12 +1,13 @@
-"""Lock platform: the entities come from the entry's provider."""
+"""Lock platform: the Yale Doorman lock state of Homely."""
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .provider import VeluxHomelyConfigEntry
+from .homely import lock as homely_lock
+from .providers import async_setup_provider_platform
+from .types import VeluxHomelyConfigEntry
 
 # Read-only: the Homely API cannot lock or unlock.
 PARALLEL_UPDATES = 0
@@ -17,5 +18,10 @@ async def async_setup_entry(
     entry: VeluxHomelyConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the lock entities of the entry's provider."""
-    entry.runtime_data.async_setup_platform(Platform.LOCK, async_add_entities)
+    """Hand the entry to its provider's lock module."""
+    await async_setup_provider_platform(
+        hass,
+        entry,
+        async_add_entities,
+        homely=homely_lock.async_setup_entry,
+    )

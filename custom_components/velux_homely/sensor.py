@@ -1,14 +1,16 @@
-"""Sensor platform: the entities come from the entry's provider."""
+"""Sensor platform: VELUX ACTIVE room climate and batteries, Homely measurements."""
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .provider import VeluxHomelyConfigEntry
+from .homely import sensor as homely_sensor
+from .netatmo import sensor as netatmo_sensor
+from .providers import async_setup_provider_platform
+from .types import VeluxHomelyConfigEntry
 
-# Read-only: the coordinator fetches the data.
+# Read-only: the coordinators fetch the data.
 PARALLEL_UPDATES = 0
 
 
@@ -17,5 +19,11 @@ async def async_setup_entry(
     entry: VeluxHomelyConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the sensor entities of the entry's provider."""
-    entry.runtime_data.async_setup_platform(Platform.SENSOR, async_add_entities)
+    """Hand the entry to its provider's sensor module."""
+    await async_setup_provider_platform(
+        hass,
+        entry,
+        async_add_entities,
+        netatmo=netatmo_sensor.async_setup_entry,
+        homely=homely_sensor.async_setup_entry,
+    )

@@ -259,50 +259,49 @@ async def test_refresh_failure_is_not_a_login(
 
 
 async def test_resource_errors(session: aiohttp.ClientSession, homely_sim: HomelySimulator) -> None:
-    client = _client(session, homely_sim)
     homely_sim.rate_limit_next(1, retry_after=4)
     with pytest.raises(RateLimitedError) as limited:
-        await client.async_get_home(LOCATION_ID)
+        await _client(session, homely_sim).async_get_home(LOCATION_ID)
     assert limited.value.retry_after == 4
+    # a client holds reads back after a 429 or two reads: each check uses a fresh one
 
     with pytest.raises(ForbiddenError) as forbidden:
-        await client.async_get_home("00000000-0000-0000-0000-000000000000")
+        await _client(session, homely_sim).async_get_home("00000000-0000-0000-0000-000000000000")
     assert forbidden.value.status == 403
     assert "no access" in str(forbidden.value)
 
     homely_sim.fail_next(1, status=502, path=HOME)
     with pytest.raises(CommunicationError):
-        await client.async_get_home(LOCATION_ID)
+        await _client(session, homely_sim).async_get_home(LOCATION_ID)
 
     homely_sim.malformed_next(1, path=HOME)
     with pytest.raises(InvalidResponseError):
-        await client.async_get_home(LOCATION_ID)
+        await _client(session, homely_sim).async_get_home(LOCATION_ID)
 
     homely_sim.fail_next(1, status=400, path=HOME)
     with pytest.raises(ApiResponseError) as bad:
-        await client.async_get_home(LOCATION_ID)
+        await _client(session, homely_sim).async_get_home(LOCATION_ID)
     assert bad.value.status == 400
 
 
 async def test_retry_after_header_in_any_case(
     session: aiohttp.ClientSession, homely_sim: HomelySimulator
 ) -> None:
-    client = _client(session, homely_sim)
     limited = {"statusCode": 429, "message": "Too Many Requests"}
     homely_sim.answer_next(limited, status=429, path=HOME, headers={"retry-after": "9"})
     with pytest.raises(RateLimitedError) as lower:
-        await client.async_get_home(LOCATION_ID)
+        await _client(session, homely_sim).async_get_home(LOCATION_ID)
     assert lower.value.retry_after == 9
     homely_sim.answer_next(limited, status=429, path=HOME, headers={"RETRY-AFTER": "3.5"})
     with pytest.raises(RateLimitedError) as upper:
-        await client.async_get_home(LOCATION_ID)
+        await _client(session, homely_sim).async_get_home(LOCATION_ID)
     assert upper.value.retry_after == 3.5
     # the JSON retryAfter wins over the header
     homely_sim.answer_next(
         {**limited, "retryAfter": 4}, status=429, path=HOME, headers={"retry-after": "9"}
     )
     with pytest.raises(RateLimitedError) as both:
-        await client.async_get_home(LOCATION_ID)
+        await _client(session, homely_sim).async_get_home(LOCATION_ID)
     assert both.value.retry_after == 4
     homely_sim.answer_next(limited, status=429, path=LOGIN, headers={"retry-after": "6"})
     with pytest.raises(RateLimitedError) as login:

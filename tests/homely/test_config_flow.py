@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER
@@ -86,9 +87,10 @@ async def test_default_address_is_not_stored(
     hass: HomeAssistant, homely_sim: HomelySimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from custom_components.velux_homely import homely
+    from custom_components.velux_homely.homely import config_flow
 
     # the real service is unreachable from tests: make the simulator the default
-    monkeypatch.setattr(homely, "DEFAULT_BASE_URL", homely_sim.base_url)
+    monkeypatch.setattr(config_flow, "DEFAULT_BASE_URL", homely_sim.base_url)
     account = await homely.PROVIDER.async_validate(
         hass, {"username": DEMO_USERNAME, "password": DEMO_PASSWORD}
     )
@@ -217,5 +219,5 @@ async def test_options_pick_locations(
     # the entry reloaded with the one location and the new poll interval
     runtime = runtime_of(loaded_entry)
     assert list(runtime.coordinators) == [CABIN_LOCATION_ID]
-    assert runtime.poll_interval == 300
+    assert runtime.poll_interval == timedelta(minutes=5)
     assert hass.states.get("alarm_control_panel.demo_home") is None

@@ -20,7 +20,7 @@ from simulator.homely import (
     HomelySimulator,
 )
 
-from .conftest import all_live, make_entry, wait_for
+from .conftest import Tick, all_live, make_entry, reconnected, until
 
 
 def _secrets(sim: HomelySimulator) -> set[str]:
@@ -38,7 +38,10 @@ def _secrets(sim: HomelySimulator) -> set[str]:
 
 
 async def test_no_secret_in_logs(
-    hass: HomeAssistant, homely_sim: HomelySimulator, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant,
+    homely_sim: HomelySimulator,
+    caplog: pytest.LogCaptureFixture,
+    tick: Tick,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     for name in ("socketio", "socketio.client", "engineio", "engineio.client", "aiohttp"):
@@ -47,12 +50,14 @@ async def test_no_secret_in_logs(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    await wait_for(lambda: all_live(entry))
+    await until(lambda: all_live(entry))
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
     await homely_sim.disconnect(LOCATION_ID)
-    await wait_for(lambda: len(homely_sim.connect_log) == 3)
+    await reconnected(entry, tick)
+    assert len(homely_sim.connect_log) == 3
     await homely_sim.expire_access_tokens()
-    await wait_for(lambda: len(homely_sim.connect_log) == 5 and all_live(entry))
+    await reconnected(entry, tick)
+    assert len(homely_sim.connect_log) == 5
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
 

@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.velux_homely.const import DOMAIN
 from simulator.homely import CABIN_LOCATION_ID, LOCATION_ID, HomelySimulator
 
-from .conftest import SleepRecorder, all_live, make_entry, runtime_of, wait_for
-
-LOGIN = "/homely/oauth/token"
-LOCATIONS = "/homely/locations"
-HOME = f"/homely/home/{LOCATION_ID}"
-CABIN_HOME = f"/homely/home/{CABIN_LOCATION_ID}"
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+from .conftest import (
+    CABIN_HOME,
+    HOME,
+    LOCATIONS,
+    LOGIN,
+    Tick,
+    all_live,
+    make_entry,
+    runtime_of,
+    settle,
+    setup as _setup,
+    tick_until,
+    until,
+)
 
 
 async def test_setup_reads_once_and_connects_each_location(
@@ -34,7 +33,7 @@ async def test_setup_reads_once_and_connects_each_location(
     entry = make_entry(homely_sim)
     await _setup(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
-    await wait_for(lambda: all_live(entry))
+    await until(lambda: all_live(entry))
     # one login, the locations, one /home per location; the first connection adds no resync
     assert [r.path for r in homely_sim.requests] == [LOGIN, LOCATIONS, HOME, CABIN_HOME]
     assert homely_sim.connections(LOCATION_ID) == 1
@@ -45,36 +44,47 @@ async def test_setup_reads_once_and_connects_each_location(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
-    await wait_for(lambda: homely_sim.connections(LOCATION_ID) == 0)
+    await until(lambda: homely_sim.connections(LOCATION_ID) == 0)
     assert homely_sim.connections(CABIN_LOCATION_ID) == 0
     assert len(homely_sim.connect_log) == 2
 
 
-async def test_rate_limited_at_startup_waits_retry_after(
-    hass: HomeAssistant, homely_sim: HomelySimulator, fast_tuning: SleepRecorder
+async def test_a_throttled_location_at_startup_follows_when_the_limit_clears(
+    hass: HomeAssistant, homely_sim: HomelySimulator, tick: Tick
 ) -> None:
-    homely_sim.rate_limit_next(1, retry_after=4)
+    """Set-up keeps what it could read; the throttled location is read after retryAfter."""
+    homely_sim.rate_limit_next(1, retry_after=4, path=HOME)
     entry = make_entry(homely_sim)
     await _setup(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
-    assert fast_tuning.calls == [4]
+    assert hass.states.get("alarm_control_panel.hytta") is not None
+    assert hass.states.get("alarm_control_panel.demo_home") is None
+    await until(lambda: all_live(entry))
+    await settle(hass, homely_sim)
+    # the first connection does not read before the limit allows
+    assert homely_sim.count(HOME) == 1
+    await tick(3)
+    assert homely_sim.count(HOME) == 1
+    await tick(3)
     assert homely_sim.count(HOME) == 2
     assert hass.states.get("alarm_control_panel.demo_home").state == "disarmed"
+    assert hass.states.get("binary_sensor.motion_hallway_motion").state == "off"
+    assert homely_sim.count(CABIN_HOME) == 1
 
 
-async def test_rate_limited_at_startup_recovers_by_itself(
-    hass: HomeAssistant, homely_sim: HomelySimulator, fast_tuning: SleepRecorder
+async def test_every_location_throttled_at_startup_retries_by_itself(
+    hass: HomeAssistant, homely_sim: HomelySimulator, tick: Tick
 ) -> None:
-    homely_sim.rate_limit_next(3, retry_after=4)
+    homely_sim.rate_limit_next(2, retry_after=4, path="/homely/home")
     entry = make_entry(homely_sim)
     await _setup(hass, entry)
     assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert fast_tuning.calls == [4, 4]
-    assert homely_sim.count(HOME) == 3
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
-    await wait_for(lambda: entry.state is ConfigEntryState.LOADED)
-    await wait_for(lambda: all_live(entry))
-    assert homely_sim.count(HOME) == 4
+    assert homely_sim.count(HOME) == 1
+    assert homely_sim.count(CABIN_HOME) == 1
+    await tick(120)
+    await until(lambda: entry.state is ConfigEntryState.LOADED)
+    await until(lambda: all_live(entry))
+    assert homely_sim.count(HOME) == 2
 
 
 async def test_bad_credentials_at_setup_start_reauth(
@@ -126,7 +136,21 @@ async def test_location_list_is_cached_in_the_entry(
 
 
 async def test_home_unreachable_at_setup(hass: HomeAssistant, homely_sim: HomelySimulator) -> None:
+    """The cabin loads; the home is read again once its live connection is up."""
     homely_sim.fail_next(1, status=500, path=HOME)
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    await until(lambda: all_live(entry))
+    await settle(hass, homely_sim)
+    assert homely_sim.count(HOME) == 2
+    assert hass.states.get("alarm_control_panel.demo_home").state == "disarmed"
+
+
+async def test_every_location_unreachable_at_setup(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
+    homely_sim.fail_next(2, status=500, path="/homely/home")
     entry = make_entry(homely_sim)
     await _setup(hass, entry)
     assert entry.state is ConfigEntryState.SETUP_RETRY
@@ -136,7 +160,7 @@ async def test_home_unreachable_at_setup(hass: HomeAssistant, homely_sim: Homely
 async def test_options_select_locations(hass: HomeAssistant, homely_sim: HomelySimulator) -> None:
     entry = make_entry(homely_sim, options={"locations": [CABIN_LOCATION_ID]})
     await _setup(hass, entry)
-    await wait_for(lambda: all_live(entry))
+    await until(lambda: all_live(entry))
     assert set(runtime_of(entry).coordinators) == {CABIN_LOCATION_ID}
     assert homely_sim.count(HOME) == 0
     assert homely_sim.connections(LOCATION_ID) == 0
@@ -174,17 +198,17 @@ async def test_stale_devices_are_removed_at_setup(
 
 
 async def test_credentials_refused_while_reconnecting_start_reauth(
-    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
 ) -> None:
     homely_sim.set_password("changed")
     homely_sim.expire_refresh_tokens()
     await homely_sim.expire_access_tokens()
-    await wait_for(lambda: bool(hass.config_entries.flow.async_progress()))
+    await tick_until(tick, lambda: bool(hass.config_entries.flow.async_progress()))
     await hass.async_block_till_done()
     flows = hass.config_entries.flow.async_progress()
     assert [flow["context"]["source"] for flow in flows] == ["reauth"]
-    runtime = runtime_of(loaded_entry)
-    await wait_for(lambda: all(task.done() for task in runtime._tasks.values()))
+    live = runtime_of(loaded_entry).live.connections.values()
+    await until(lambda: all(not connection.connected for connection in live))
     assert homely_sim.connections(LOCATION_ID) == 0
 
 
@@ -193,7 +217,7 @@ async def test_home_assistant_stop_closes_connections(
 ) -> None:
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await hass.async_block_till_done()
-    await wait_for(lambda: homely_sim.connections(LOCATION_ID) == 0)
+    await until(lambda: homely_sim.connections(LOCATION_ID) == 0)
     assert homely_sim.connections(CABIN_LOCATION_ID) == 0
     assert len(homely_sim.connect_log) == 2
 
@@ -202,27 +226,44 @@ MAINTENANCE = "<html><body><h1>403 Forbidden</h1>Back soon</body></html>"
 
 
 async def test_forbidden_login_at_setup_is_retried_not_reauth(
-    hass: HomeAssistant, homely_sim: HomelySimulator
+    hass: HomeAssistant, homely_sim: HomelySimulator, tick: Tick
 ) -> None:
     homely_sim.answer_next(MAINTENANCE, status=403, count=2, path=LOGIN)
     entry = make_entry(homely_sim)
     await _setup(hass, entry)
+    # the cached locations stand in for the list; the home's read met the second 403
+    assert entry.state is ConfigEntryState.LOADED
+    assert hass.config_entries.flow.async_progress() == []
+    assert [r.path for r in homely_sim.requests[:4]] == [LOGIN, LOGIN, LOGIN, CABIN_HOME]
+    await until(lambda: all_live(entry))
+    await settle(hass, homely_sim)
+    assert homely_sim.count(HOME) == 1
+    assert hass.states.get("alarm_control_panel.demo_home").state == "disarmed"
+    assert hass.config_entries.flow.async_progress() == []
+
+
+async def test_forbidden_login_everywhere_at_setup_is_retried_not_reauth(
+    hass: HomeAssistant, homely_sim: HomelySimulator, tick: Tick
+) -> None:
+    homely_sim.answer_next(MAINTENANCE, status=403, count=3, path=LOGIN)
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert hass.config_entries.flow.async_progress() == []
-    assert [r.path for r in homely_sim.requests] == [LOGIN, LOGIN]
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=2))
-    await wait_for(lambda: entry.state is ConfigEntryState.LOADED)
-    await wait_for(lambda: all_live(entry))
+    assert [r.path for r in homely_sim.requests] == [LOGIN, LOGIN, LOGIN]
+    await tick(120)
+    await until(lambda: entry.state is ConfigEntryState.LOADED)
+    await until(lambda: all_live(entry))
     assert hass.config_entries.flow.async_progress() == []
 
 
 async def test_forbidden_login_while_reconnecting_is_retried_not_reauth(
-    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
 ) -> None:
     homely_sim.expire_refresh_tokens()
     homely_sim.fail_next(3, status=403, path=LOGIN)
     await homely_sim.expire_access_tokens()
-    await wait_for(lambda: len(homely_sim.connect_log) == 4 and all_live(loaded_entry))
+    await tick_until(tick, lambda: len(homely_sim.connect_log) == 4 and all_live(loaded_entry))
     await hass.async_block_till_done()
     assert hass.config_entries.flow.async_progress() == []
     # refused refreshes fell back to logins; the refused logins were tried again

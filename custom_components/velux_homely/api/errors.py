@@ -4,14 +4,18 @@ The hierarchy is shared by every provider so that the integration can map
 failures to Home Assistant concepts in one place:
 
 * :class:`AuthenticationError` -> reauthentication
-* :class:`RateLimitedError` -> keep data, back off (``retry_after`` seconds)
+* :class:`RateLimitedError` -> keep data, back off (``retry_after`` seconds); its
+  :class:`ReadHeldBackError` says the client's own budget held the request back
 * :class:`CommunicationError` -> temporary failure (timeouts, 5xx, bad JSON)
 * :class:`ApiResponseError` -> the service answered with an error code
 * :class:`CommandError` -> a command was accepted but failed for some modules
+* :class:`SignatureRequiredError` -> a command needs a signing key we do not have
+* :class:`PairingError` and subclasses -> local pairing with a gateway (Netcom) failed
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -38,6 +42,13 @@ class RateLimitedError(ApiError):
         """Keep the server's retry hint (seconds) when it gave one."""
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ReadHeldBackError(RateLimitedError):
+    """The client held a read back to stay within its budget: nothing was sent.
+
+    ``retry_after`` is when the budget allows the read.
+    """
 
 
 class ApiResponseError(ApiError):
@@ -76,3 +87,66 @@ class CommandError(ApiError):
     def needs_signature(self) -> bool:
         """Return True when the cloud asked for a signed command (code 9)."""
         return any(failure.code == 9 for failure in self.failures)
+
+
+class SignatureRequiredError(ApiError):
+    """A command must be signed but no signing key is known for the module's gateway.
+
+    Raised before any request is sent; ``module_ids`` names the modules concerned.
+    """
+
+    def __init__(self, module_ids: Iterable[str]) -> None:
+        """Keep the ids of the modules that need a signed command."""
+        self.module_ids: tuple[str, ...] = tuple(module_ids)
+        super().__init__(
+            "A signing key is needed for " + (", ".join(self.module_ids) or "this command")
+        )
+
+
+# --- local pairing with a gateway (Netcom, TCP 25050) --------------------------------------
+
+
+class PairingError(ApiError):
+    """Local pairing with a gateway failed (base class)."""
+
+
+class PairingHostError(PairingError, ValueError):
+    """The gateway address is not usable (empty, not an address or name, bad port)."""
+
+
+class PairingTimeoutError(PairingError):
+    """The gateway's pairing listener never opened (button not pressed in time)."""
+
+
+class PairingConnectionError(PairingError):
+    """The connection was refused, reset or went silent during the pairing."""
+
+
+class PairingProtocolError(PairingError):
+    """The gateway broke the protocol: unexpected frame, bad length, decryption failure."""
+
+
+class PairingResultError(PairingError):
+    """The gateway answered a key request or a challenge with a failure code.
+
+    ``step`` is ``"key"`` (key request) or ``"challenge"``; ``code`` the result byte.
+    Subclasses name the documented codes; other codes raise this class itself.
+    """
+
+    def __init__(self, step: str, code: int, message: str | None = None) -> None:
+        """Keep the step and the gateway's result code."""
+        super().__init__(message or f"The gateway refused the {step} request (code {code})")
+        self.step = step
+        self.code = code
+
+
+class PairingRefusedError(PairingResultError):
+    """Result code 1 ("NOK"): the gateway refused the request."""
+
+
+class PairingBadKeyIdError(PairingResultError):
+    """Result code 2: the gateway did not accept the key id."""
+
+
+class PairingKeyTableFullError(PairingResultError):
+    """Result code 3: the gateway's key table is full (remove a paired client first)."""

@@ -5,6 +5,11 @@ fetched only when a call needs one: the access token is refreshed a little ahead
 expiry the server announced, refreshes are serialised, and a refused refresh falls back to a
 full login. Nothing here logs or raises a token or the password.
 
+Reads of ``/home`` go through a :class:`~.throttle.ReadThrottle` per location: at most
+two in any 15 minutes, and after a 429 no read before ``retryAfter`` (doubling while the
+limit lasts, up to 15 minutes). A read the budget does not allow is not sent: it raises
+:class:`~.errors.ReadHeldBackError` with the time it may go.
+
 Only a 401 on login means refused credentials (:class:`AuthenticationError`, which asks the
 user for new ones). A refresh the server refuses (400 "Refresh token expired", 401) leads to
 a full login; any other error of the token endpoints (403 or an HTML page of a proxy in
@@ -20,7 +25,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 import json
 import logging
-import time
 from typing import Any, Final
 
 import aiohttp
@@ -32,8 +36,10 @@ from .errors import (
     ForbiddenError,
     InvalidResponseError,
     RateLimitedError,
+    ReadHeldBackError,
 )
 from .homely_models import HomelyHome, HomelyLocation, parse_locations
+from .throttle import ReadThrottle, monotonic
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,6 +53,14 @@ PATH_HOME: Final = f"{API_PREFIX}/home"
 DEFAULT_REFRESH_MARGIN: Final = 10.0
 """Seconds before the announced expiry at which a token counts as expired."""
 DEFAULT_TIMEOUT: Final = 20.0
+HOME_READS_PER_WINDOW: Final = 2
+HOME_READ_WINDOW: Final = 15 * 60.0
+"""Homely throttles ``/home`` after a handful of calls: at most this many reads of a
+location in any window of this many seconds."""
+RATE_LIMIT_FALLBACK: Final = 60.0
+"""Wait (seconds) after a 429 without ``retryAfter``."""
+RATE_LIMIT_CAP: Final = 15 * 60.0
+"""Longest wait (seconds) after rate-limit answers in a row."""
 _DEFAULT_ACCESS_LIFETIME: Final = 60.0
 _DEFAULT_REFRESH_LIFETIME: Final = 1800.0
 
@@ -116,7 +130,8 @@ class HomelyClient:
         base_url: str = DEFAULT_BASE_URL,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN,
         timeout: float = DEFAULT_TIMEOUT,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = monotonic,
+        home_throttle: ReadThrottle | None = None,
     ) -> None:
         """Keep the credentials; nothing is sent before a call needs a token."""
         self._session = session
@@ -128,6 +143,14 @@ class HomelyClient:
         self._clock = clock
         self._tokens: _Tokens | None = None
         self._token_lock = asyncio.Lock()
+        self.home_throttle = home_throttle or ReadThrottle(
+            reads=HOME_READS_PER_WINDOW,
+            window=HOME_READ_WINDOW,
+            fallback=RATE_LIMIT_FALLBACK,
+            cap=RATE_LIMIT_CAP,
+            clock=clock,
+        )
+        """Budget and back-off of the ``/home`` reads, per location."""
         self.calls: Counter[str] = Counter()
         """Requests sent, by kind: ``login``, ``refresh``, ``locations``, ``home``."""
 
@@ -253,9 +276,22 @@ class HomelyClient:
         return parse_locations(await self._get(PATH_LOCATIONS))
 
     async def async_get_home(self, location_id: str) -> HomelyHome:
-        """Return the alarm state and the devices of one location."""
+        """Return the alarm state and the devices of one location (within the budget)."""
+        throttle = self.home_throttle
+        if (wait := throttle.hold_back(location_id)) > 0:
+            raise ReadHeldBackError(
+                f"Homely /home of {location_id} held back for {wait:.0f} s", retry_after=wait
+            )
+        throttle.note_request(location_id)
         self.calls["home"] += 1
-        return HomelyHome.from_api(await self._get(f"{PATH_HOME}/{location_id}"))
+        try:
+            body = await self._get(f"{PATH_HOME}/{location_id}")
+        except RateLimitedError as err:
+            err.retry_after = throttle.note_limited(location_id, err.retry_after)
+            raise
+        home = HomelyHome.from_api(body)
+        throttle.note_success(location_id)
+        return home
 
     async def _get(self, path: str) -> Any:
         """GET a resource with the access token; one retry with a new token on a 401."""

@@ -12,10 +12,11 @@ exception message.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 import json
 import logging
+import math
 import time
 from typing import Any, Final
 
@@ -31,8 +32,10 @@ from .errors import (
     InvalidResponseError,
     ModuleFailure,
     RateLimitedError,
+    SignatureRequiredError,
 )
 from .netatmo_models import HomesData, HomeStatus
+from .netatmo_signing import NonceSequencer, SigningKey
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,6 +43,16 @@ APP_VERSION: Final = "1.8.0"
 DEFAULT_TIMEOUT: Final = 20.0
 TOKEN_REFRESH_MARGIN: Final = 120.0
 """Seconds before ``expires_in`` runs out at which the token is refreshed ahead."""
+DEFAULT_TOKEN_LIFETIME: Final = 3600.0
+"""Lifetime assumed for a token of unknown lifetime.
+
+Used when a token answer has no usable ``expires_in`` (the cloud normally says
+10800 s) and for a stored token without ``expires_at`` (counted from the moment
+the client was built). An hour is a third of the usual lifetime: the token is
+refreshed (one refresh grant, never a password login) well before it could have
+expired, instead of being trusted forever. A token the API refuses earlier is
+refreshed anyway (codes 2 / 3).
+"""
 
 ERROR_TOKEN_INVALID: Final = 2
 ERROR_TOKEN_EXPIRED: Final = 3
@@ -57,6 +70,35 @@ STOP_POSITION: Final = -1
 SCENARIO_WAKE_UP: Final = "wake_up"
 SCENARIO_BEDTIME: Final = "bedtime"
 SCENARIO_AWAY: Final = "away"
+SCENARIO_HOME: Final = "home"
+"""Leaves departure mode; must be signed."""
+
+PREFERRED_POSITION: Final = -2
+"""``target_position`` that sends an opener to its preferred position."""
+VELUX_TYPE_WINDOW: Final = "window"
+MODES: Final = ("auto", "algo_disabled")
+"""Values of ``mode`` a command may set (automatic ventilation on / off)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PositionMove:
+    """One opener to move in :meth:`NetatmoClient.async_set_positions`.
+
+    ``position`` is 0 (closed) .. 100 (open), -1 (stop) or -2 (preferred position).
+    ``velux_type`` decides whether the move must be signed (opening a ``window``).
+    """
+
+    module_id: str
+    bridge_id: str | None
+    position: int
+    velux_type: str | None = None
+
+    @property
+    def needs_signature(self) -> bool:
+        """Return True for a roof window opening (position > 0 or the preferred position)."""
+        return self.velux_type == VELUX_TYPE_WINDOW and (
+            self.position > 0 or self.position == PREFERRED_POSITION
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,13 +171,16 @@ class NetatmoClient:
         on_token_update: TokenCallback | None = None,
         request_timeout: float = DEFAULT_TIMEOUT,
         clock: Callable[[], float] = time.time,
+        sequencer: NonceSequencer | None = None,
     ) -> None:
         """Keep the session, the credentials and a previously stored token.
 
         ``token`` is a dict as given to ``on_token_update`` earlier
         (``access_token``, ``refresh_token``, ``expires_at``...).
         ``on_token_update`` is called with a copy of the new token whenever one
-        arrives, so that the caller can persist it.
+        arrives, so that the caller can persist it. ``sequencer`` hands out the
+        ``(timestamp, nonce)`` pairs of signed commands when a call gives none
+        (default: one per client, on ``clock``).
         """
         self._session = session
         self.flavour = flavour
@@ -149,6 +194,8 @@ class NetatmoClient:
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self._clock = clock
         self._token_lock = asyncio.Lock()
+        self._assumed_expiry = clock() + DEFAULT_TOKEN_LIFETIME
+        self.sequencer = sequencer or NonceSequencer(clock=clock)
 
     @property
     def token(self) -> dict[str, Any] | None:
@@ -161,8 +208,9 @@ class NetatmoClient:
         if not self._token or not self._token.get("access_token"):
             return False
         expires_at = self._token.get("expires_at")
-        if not isinstance(expires_at, int | float):
-            return True
+        if isinstance(expires_at, bool) or not isinstance(expires_at, int | float):
+            # A stored token of unknown lifetime: trust it for DEFAULT_TOKEN_LIFETIME.
+            expires_at = self._assumed_expiry
         return bool(self._clock() < expires_at - TOKEN_REFRESH_MARGIN)
 
     async def async_get_access_token(self) -> str:
@@ -183,6 +231,14 @@ class NetatmoClient:
             await self._async_password_login()
             assert self._token is not None  # noqa: S101
             return dict(self._token)
+
+    async def async_invalidate_access_token(self, access_token: str) -> None:
+        """Forget ``access_token`` (refused elsewhere, e.g. by the realtime WebSocket).
+
+        The next :meth:`async_get_access_token` refreshes it, unless another call
+        already replaced it.
+        """
+        await self._async_invalidate(access_token)
 
     async def _async_invalidate(self, access_token: str) -> None:
         """Forget an access token the API refused (unless another call replaced it)."""
@@ -236,14 +292,12 @@ class NetatmoClient:
         access_token = payload.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise InvalidResponseError(f"{grant} grant answered without an access token")
-        expires_in = payload.get("expires_in", payload.get("expire_in"))
+        lifetime = _lifetime(payload.get("expires_in", payload.get("expire_in")))
         token: dict[str, Any] = {
             "access_token": access_token,
             "refresh_token": payload.get("refresh_token")
             or (self._token or {}).get("refresh_token"),
-            "expires_at": (
-                self._clock() + float(expires_in) if isinstance(expires_in, int | float) else None
-            ),
+            "expires_at": self._clock() + (lifetime or DEFAULT_TOKEN_LIFETIME),
             "scope": payload.get("scope"),
         }
         self._token = token
@@ -323,10 +377,16 @@ class NetatmoClient:
         payload = await self._async_api(self.flavour.homesdata_path, form=form)
         return HomesData.from_api(payload)
 
-    async def async_get_home_status(self, home_id: str) -> HomeStatus:
-        """Return the live state of the modules and rooms of one home."""
+    async def async_get_home_status(
+        self, home_id: str, module_types: Mapping[str, str] | None = None
+    ) -> HomeStatus:
+        """Return the live state of the modules and rooms of one home.
+
+        ``module_types`` (module id -> type from homesdata) types the modules that
+        homestatus lists without a ``type``.
+        """
         payload = await self._async_api(self.flavour.homestatus_path, form={"home_id": home_id})
-        return HomeStatus.from_api(payload, home_id)
+        return HomeStatus.from_api(payload, home_id, module_types)
 
     # --- commands ----------------------------------------------------------------------------
 
@@ -367,13 +427,156 @@ class NetatmoClient:
         """Stop every opener of a gateway."""
         await self.async_set_state(home_id, [{"id": bridge_id, "stop_movements": "all"}])
 
-    async def async_set_scenario(self, home_id: str, bridge_id: str, scenario: str) -> None:
-        """Run a scenario of a gateway (``wake_up``, ``bedtime``, ``away``)."""
-        await self.async_set_state(home_id, [{"id": bridge_id, "scenario": scenario}])
+    async def async_set_scenario(
+        self,
+        home_id: str,
+        bridge_id: str,
+        scenario: str,
+        *,
+        signing: Mapping[str, SigningKey] | SigningKey | None = None,
+        sequencer: NonceSequencer | None = None,
+    ) -> None:
+        """Run a scenario of a gateway (``wake_up``, ``bedtime``, ``away``, ``home``).
+
+        ``home`` (leaving departure mode) is signed with the gateway's key: ``signing``
+        is that key or a mapping gateway id -> key. Without it
+        :class:`SignatureRequiredError` is raised before any request.
+        """
+        entry: dict[str, Any] = {"id": bridge_id, "scenario": scenario}
+        if scenario == SCENARIO_HOME:
+            key = signing if isinstance(signing, SigningKey) else (signing or {}).get(bridge_id)
+            if key is None:
+                raise SignatureRequiredError([bridge_id])
+            timestamp, (nonce,) = (sequencer or self.sequencer).allocate(1)
+            entry.update(
+                _signed_fields(
+                    key, "scenario", scenario, timestamp=timestamp, nonce=nonce, device_id=bridge_id
+                )
+            )
+        await self.async_set_state(home_id, [entry])
+
+    async def async_set_positions(
+        self,
+        home_id: str,
+        moves: Sequence[PositionMove],
+        *,
+        signing: Mapping[str, SigningKey] | None = None,
+        sequencer: NonceSequencer | None = None,
+        force: bool = False,
+    ) -> None:
+        """Move several openers with ONE ``setstate`` call.
+
+        Window openings (:attr:`PositionMove.needs_signature`) are signed with the key
+        of the module's gateway (``signing[bridge_id]``); all signed items share one
+        timestamp with consecutive nonces from ``sequencer`` (default: the client's).
+        ``force`` adds ``"force": true`` to the openings (needed while it rains).
+
+        Raise :class:`SignatureRequiredError` naming every opening without a key, and
+        TypeError / ValueError for a position that is not an integer in -2..100, before
+        any request.
+        """
+        if not moves:
+            return
+        for move in moves:
+            position = move.position
+            if isinstance(position, bool) or not isinstance(position, int):
+                raise TypeError(f"Position of {move.module_id} is not an integer")
+            if not PREFERRED_POSITION <= position <= 100:
+                raise ValueError(f"Position {position} of {move.module_id} is out of range")
+        keys = signing or {}
+        missing = [
+            move.module_id
+            for move in moves
+            if move.needs_signature and (move.bridge_id is None or move.bridge_id not in keys)
+        ]
+        if missing:
+            raise SignatureRequiredError(missing)
+        signed_count = sum(1 for move in moves if move.needs_signature)
+        timestamp, nonces = (
+            (sequencer or self.sequencer).allocate(signed_count) if signed_count else (0, [])
+        )
+        pending = iter(nonces)
+        modules: list[dict[str, Any]] = []
+        for move in moves:
+            entry: dict[str, Any] = {"id": move.module_id, "target_position": move.position}
+            if move.bridge_id:
+                entry["bridge"] = move.bridge_id
+            if move.needs_signature:
+                assert move.bridge_id is not None  # noqa: S101 - checked above
+                entry.update(
+                    _signed_fields(
+                        keys[move.bridge_id],
+                        "target_position",
+                        move.position,
+                        timestamp=timestamp,
+                        nonce=next(pending),
+                        device_id=move.module_id,
+                    )
+                )
+                if force:
+                    entry["force"] = True
+            modules.append(entry)
+        await self.async_set_state(home_id, modules)
+
+    async def async_set_silent(
+        self, home_id: str, module_id: str, bridge_id: str | None, silent: bool
+    ) -> None:
+        """Switch the silent mode of an opener on or off."""
+        await self.async_set_state(
+            home_id, [_module_entry(module_id, bridge_id, silent=bool(silent))]
+        )
+
+    async def async_set_mode(
+        self, home_id: str, module_id: str, bridge_id: str | None, mode: str
+    ) -> None:
+        """Switch the automatic ventilation of an opener: ``auto`` or ``algo_disabled``."""
+        if mode not in MODES:
+            raise ValueError(f"Unknown mode {mode!r}")
+        await self.async_set_state(home_id, [_module_entry(module_id, bridge_id, mode=mode)])
+
+    async def async_retrieve_key(self, home_id: str, bridge_id: str) -> None:
+        """Ask a gateway to open its local pairing listener (then press its button)."""
+        await self.async_set_state(home_id, [{"id": bridge_id, "retrieve_key": True}])
 
     async def async_identify(self, home_id: str, bridge_id: str) -> None:
         """Make a gateway blink."""
         await self.async_set_state(home_id, [{"id": bridge_id, "identify": True}])
+
+
+def _module_entry(module_id: str, bridge_id: str | None, **fields: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"id": module_id}
+    if bridge_id:
+        entry["bridge"] = bridge_id
+    entry.update(fields)
+    return entry
+
+
+def _signed_fields(
+    key: SigningKey, item: str, value: object, *, timestamp: int, nonce: int, device_id: str
+) -> dict[str, Any]:
+    """Return the fields that sign ``item = value`` of ``device_id``."""
+    return {
+        "nonce": nonce,
+        "timestamp": timestamp,
+        "sign_key_id": key.sign_key_id,
+        f"hash_{item}": key.sign(
+            item, value, timestamp=timestamp, nonce=nonce, device_id=device_id
+        ),
+    }
+
+
+def _lifetime(value: Any) -> float | None:
+    """Return a usable token lifetime in seconds (a positive finite number), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, int | float) and math.isfinite(value) and value > 0:
+        return float(value)
+    return None
 
 
 def _error_code(value: Any) -> int:
@@ -449,8 +652,11 @@ def _parse_response(path: str, status: int, text: str, retry_after: str | None) 
 
 
 __all__ = [
+    "DEFAULT_TOKEN_LIFETIME",
     "VELUX_ACTIVE",
     "ApiError",
     "NetatmoClient",
     "NetatmoFlavour",
+    "PositionMove",
+    "SignatureRequiredError",
 ]

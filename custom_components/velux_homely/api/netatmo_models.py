@@ -420,6 +420,29 @@ class StatusError:
         return cls(id=str(data["id"]), code=_int(data, "code") or 0)
 
 
+def _typed(data: Mapping[str, Any], module_types: Mapping[str, str] | None) -> Mapping[str, Any]:
+    """Give a homestatus module without a ``type`` the type homesdata knows for it."""
+    if _str(data, "type") or not module_types:
+        return data
+    fallback = module_types.get(str(data["id"]))
+    return {**data, "type": fallback} if isinstance(fallback, str) and fallback else data
+
+
+def _merge_entry(
+    entry: Mapping[str, Any],
+    update: Mapping[str, Any] | None,
+    parsed: Mapping[str, ModuleStatus] | None,
+) -> dict[str, Any]:
+    merged = dict(entry)
+    if parsed is not None and not _str(merged, "type"):
+        known = parsed.get(str(entry["id"]))
+        if known is not None and known.type:
+            merged["type"] = known.type
+    if update:
+        merged.update({key: value for key, value in update.items() if key != "id"})
+    return merged
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HomeStatus:
     """The answer of ``homestatus`` for one home."""
@@ -431,12 +454,24 @@ class HomeStatus:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_api(cls, payload: Mapping[str, Any], home_id: str) -> HomeStatus:
-        """Parse the whole ``homestatus`` payload (with its ``body``)."""
+    def from_api(
+        cls,
+        payload: Mapping[str, Any],
+        home_id: str,
+        module_types: Mapping[str, str] | None = None,
+    ) -> HomeStatus:
+        """Parse the whole ``homestatus`` payload (with its ``body``).
+
+        ``module_types`` maps module ids to their type from ``homesdata``; it types
+        the modules that homestatus lists without a ``type``.
+        """
         body = _body(payload)
         home = body.get("home")
         home = home if isinstance(home, Mapping) else {}
-        modules = (ModuleStatus.from_api(module) for module in _dicts(home.get("modules")))
+        modules = (
+            ModuleStatus.from_api(_typed(module, module_types))
+            for module in _dicts(home.get("modules"))
+        )
         rooms = (RoomStatus.from_api(room) for room in _dicts(home.get("rooms")))
         return cls(
             home_id=_str(home, "id") or home_id,
@@ -445,6 +480,31 @@ class HomeStatus:
             errors=tuple(StatusError.from_api(error) for error in _dicts(body.get("errors"))),
             raw=payload,
         )
+
+    def merged(
+        self,
+        modules: Mapping[str, Mapping[str, Any]] | None = None,
+        rooms: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> HomeStatus:
+        """Return a copy with partial module / room states (a realtime event) merged in.
+
+        Fields of known modules and rooms are overwritten; ids this status does not
+        list are ignored (the next ``homestatus`` poll brings them). Built from
+        :attr:`raw`, so the answer's other content (errors) is kept.
+        """
+        body = dict(_body(self.raw))
+        home = body.get("home")
+        home = dict(home) if isinstance(home, Mapping) else {"id": self.home_id}
+        home["modules"] = [
+            _merge_entry(entry, (modules or {}).get(str(entry["id"])), self.modules)
+            for entry in _dicts(home.get("modules"))
+        ]
+        home["rooms"] = [
+            _merge_entry(entry, (rooms or {}).get(str(entry["id"])), None)
+            for entry in _dicts(home.get("rooms"))
+        ]
+        body["home"] = home
+        return HomeStatus.from_api({**self.raw, "body": body}, self.home_id)
 
     def gateway(self, module_id: str) -> GatewayStatus | None:
         """Return the status of a gateway."""

@@ -1,139 +1,57 @@
-"""The Homely provider: account form, validation, options and the runtime factory."""
+"""The Homely alarm: one coordinator and one live connection per location.
+
+Set-up lists the locations (the list cached in the entry when the cloud cannot be
+reached), reads each selected location once and opens the live connections; the
+platform modules (``alarm_control_panel``, ``binary_sensor``, ``lock``, ``sensor``) add
+the entities. A location that cannot be read at set-up (throttled, say) does not hold
+the others back: it is read again when the client allows and its entities appear then.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-    SelectOptionDict,
-    SelectSelector,
-    SelectSelectorConfig,
-    SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
-)
-import voluptuous as vol
 
 from ..api.errors import ApiError, AuthenticationError
-from ..api.homely import DEFAULT_BASE_URL, HomelyClient
-from ..api.homely_models import HomelyLocation
-from ..const import (
-    CONF_BASE_URL,
-    CONF_LOCATIONS,
-    CONF_SCAN_INTERVAL,
-    DOMAIN,
-    LOGGER,
-    PROVIDER_HOMELY,
+from ..api.homely import HomelyClient
+from ..api.homely_models import HomelyHome, HomelyLocation
+from ..const import CONF_LOCATIONS, CONF_SCAN_INTERVAL, DOMAIN, LOGGER, PROVIDER_HOMELY
+from ..entity import async_remove_stale_devices
+from ..types import Provider
+from . import config_flow, diagnostics
+from .const import CONF_KNOWN_LOCATIONS, DEFAULT_SCAN_INTERVAL, MIN_SCAN_INTERVAL
+from .coordinator import HomelyLocationCoordinator
+from .entity import gateway_device_info
+from .live import HomelyLive
+
+PLATFORMS: tuple[Platform, ...] = (
+    Platform.ALARM_CONTROL_PANEL,
+    Platform.BINARY_SENSOR,
+    Platform.LOCK,
+    Platform.SENSOR,
 )
-from ..provider import (
-    ProviderRuntime,
-    ProviderSpec,
-    ValidatedAccount,
-    ValidationFailed,
-    VeluxHomelyConfigEntry,
-)
-from . import const
-from .const import (
-    CONF_KNOWN_LOCATIONS,
-    DEFAULT_SCAN_INTERVAL,
-    MAX_SCAN_INTERVAL,
-    MIN_SCAN_INTERVAL,
-)
-from .runtime import HomelyRuntime
-
-__all__ = ["PROVIDER"]
 
 
-def _schema(advanced: bool, defaults: Mapping[str, Any]) -> vol.Schema:
-    """Return the account form: e-mail, password and (advanced) the service address."""
-    fields: dict[vol.Marker, Any] = {
-        vol.Required(CONF_USERNAME, default=defaults.get(CONF_USERNAME, vol.UNDEFINED)): (
-            TextSelector(TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username"))
-        ),
-        vol.Required(CONF_PASSWORD): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
-        ),
-    }
-    if advanced:
-        fields[
-            vol.Optional(CONF_BASE_URL, default=defaults.get(CONF_BASE_URL, DEFAULT_BASE_URL))
-        ] = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-    return vol.Schema(fields)
+@dataclass(slots=True)
+class HomelyRuntimeData:
+    """The client, the coordinators (by location id) and the live connections."""
+
+    client: HomelyClient
+    coordinators: dict[str, HomelyLocationCoordinator]
+    live: HomelyLive
+    poll_interval: timedelta
 
 
-def _base_url(data: Mapping[str, Any]) -> str:
-    return str(data.get(CONF_BASE_URL) or DEFAULT_BASE_URL).strip().rstrip("/")
-
-
-def _client(hass: HomeAssistant, data: Mapping[str, Any]) -> HomelyClient:
-    return HomelyClient(
-        async_get_clientsession(hass),
-        str(data[CONF_USERNAME]).strip(),
-        str(data[CONF_PASSWORD]),
-        base_url=_base_url(data),
-    )
-
-
-def _known(locations: list[HomelyLocation]) -> dict[str, str]:
-    return {location.location_id: location.name for location in locations}
-
-
-async def _async_validate(hass: HomeAssistant, data: dict[str, Any]) -> ValidatedAccount:
-    """Log in and list the locations; the account needs at least one."""
-    client = _client(hass, data)
-    locations = await client.async_get_locations()
-    if not locations:
-        raise ValidationFailed("no_locations")
-    username = client.username
-    user_id = next((location.user_id for location in locations if location.user_id), None)
-    account: dict[str, Any] = {
-        CONF_USERNAME: username,
-        CONF_PASSWORD: data[CONF_PASSWORD],
-        CONF_KNOWN_LOCATIONS: _known(locations),
-    }
-    if client.base_url != DEFAULT_BASE_URL:
-        account[CONF_BASE_URL] = client.base_url
-    return ValidatedAccount(
-        unique_id=user_id or username.lower(),
-        title=f"Homely ({username})",
-        data=account,
-    )
-
-
-def _options_schema(hass: HomeAssistant, entry: VeluxHomelyConfigEntry) -> vol.Schema:
-    """Return the options form from the locations cached in the entry."""
-    known: Mapping[str, str] = entry.data.get(CONF_KNOWN_LOCATIONS) or {}
-    choices = [
-        SelectOptionDict(value=location_id, label=name) for location_id, name in known.items()
-    ]
-    return vol.Schema(
-        {
-            vol.Optional(CONF_LOCATIONS): SelectSelector(
-                SelectSelectorConfig(options=choices, multiple=True, mode=SelectSelectorMode.LIST)
-            ),
-            vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): vol.All(
-                NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_SCAN_INTERVAL,
-                        max=MAX_SCAN_INTERVAL,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                        unit_of_measurement="min",
-                    )
-                ),
-                vol.Coerce(int),
-            ),
-        }
-    )
+type HomelyConfigEntry = ConfigEntry[HomelyRuntimeData]
 
 
 def selected_locations(
@@ -147,11 +65,10 @@ def selected_locations(
     return chosen or locations
 
 
-async def _async_setup_runtime(
-    hass: HomeAssistant, entry: VeluxHomelyConfigEntry
-) -> ProviderRuntime:
-    """List the locations (cached list as fallback), then read and connect each one."""
-    client = _client(hass, entry.data)
+async def _async_list_locations(
+    hass: HomeAssistant, entry: HomelyConfigEntry, client: HomelyClient
+) -> list[HomelyLocation]:
+    """List the account's locations; the cached list when the cloud cannot be reached."""
     cached: Mapping[str, str] = entry.data.get(CONF_KNOWN_LOCATIONS) or {}
     try:
         locations = await client.async_get_locations()
@@ -167,35 +84,90 @@ async def _async_setup_runtime(
                 translation_placeholders={"error": str(err) or type(err).__name__},
             ) from err
         LOGGER.debug("Listing Homely locations failed (%s): using the cached list", err)
-        locations = [
+        return [
             HomelyLocation(
                 location_id=location_id, name=name, role=None, user_id=None, gateway_serial=None
             )
             for location_id, name in cached.items()
         ]
-    else:
-        if _known(locations) != dict(cached):
-            hass.config_entries.async_update_entry(
-                entry, data={**entry.data, CONF_KNOWN_LOCATIONS: _known(locations)}
-            )
+    known = config_flow.known_locations(locations)
+    if known != dict(cached):
+        hass.config_entries.async_update_entry(
+            entry, data={**entry.data, CONF_KNOWN_LOCATIONS: known}
+        )
+    return locations
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> None:
+    """Read every selected location once, then open the live connections."""
+    client = config_flow.build_client(hass, entry.data)
+    locations = selected_locations(await _async_list_locations(hass, entry, client), entry.options)
     minutes = float(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
-    runtime = HomelyRuntime(
-        hass,
-        entry,
-        async_get_clientsession(hass),
-        client,
-        poll_interval=max(minutes, MIN_SCAN_INTERVAL) * 60,
-        tuning=const.TUNING,
+    poll_interval = timedelta(minutes=max(minutes, MIN_SCAN_INTERVAL))
+    coordinators: dict[str, HomelyLocationCoordinator] = {}
+
+    @callback
+    def _on_read(location_id: str, home: HomelyHome) -> None:
+        """Keep the location's gateway device; detach devices no location reports."""
+        dr.async_get(hass).async_get_or_create(
+            config_entry_id=entry.entry_id, **gateway_device_info(home)
+        )
+        current: set[str] = set()
+        for other_id, coordinator in coordinators.items():
+            other = home if other_id == location_id else coordinator.home
+            if other is None:
+                return  # a location not read yet: its devices cannot be told apart
+            current.add(other_id)
+            current.update(other.devices)
+        async_remove_stale_devices(hass, entry, current)
+
+    for location in locations:
+        coordinators[location.location_id] = HomelyLocationCoordinator(
+            hass,
+            entry,
+            client,
+            location.location_id,
+            location.name,
+            poll_interval=poll_interval,
+            on_read=_on_read,
+        )
+    unread: list[ConfigEntryNotReady] = []
+    for coordinator in coordinators.values():
+        try:
+            await coordinator.async_config_entry_first_refresh()
+        except ConfigEntryNotReady as err:
+            LOGGER.debug(
+                "Homely %s could not be read yet (%s): it follows when it can",
+                coordinator.location_name,
+                err.__cause__,
+            )
+            unread.append(err)
+    if unread and len(unread) == len(coordinators):
+        raise unread[0]
+    entry.runtime_data = HomelyRuntimeData(
+        client=client,
+        coordinators=coordinators,
+        live=HomelyLive(hass, entry, async_get_clientsession(hass), client, coordinators),
+        poll_interval=poll_interval,
     )
-    await runtime.async_start(selected_locations(locations, entry.options))
-    return runtime
+    entry.runtime_data.live.async_start()
 
 
-PROVIDER = ProviderSpec(
+async def async_unload_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> None:
+    """Close the live connections (Home Assistant stops the coordinators itself)."""
+    await entry.runtime_data.live.async_stop()
+
+
+PROVIDER = Provider(
     key=PROVIDER_HOMELY,
-    schema=_schema,
-    async_validate=_async_validate,
-    options_schema=_options_schema,
-    async_setup_runtime=_async_setup_runtime,
-    default_options={CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL},
+    name="Homely",
+    platforms=PLATFORMS,
+    account_schema=config_flow.account_schema,
+    async_validate=config_flow.async_validate,
+    options_flow=config_flow.HomelyOptionsFlow,
+    default_options=config_flow.DEFAULT_OPTIONS,
+    async_setup_entry=async_setup_entry,
+    async_unload_entry=async_unload_entry,
+    async_get_diagnostics=diagnostics.async_get_diagnostics,
 )
+"""The Homely provider."""

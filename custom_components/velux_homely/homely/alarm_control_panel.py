@@ -7,7 +7,8 @@ lets through (disarm, trigger) raise a translated "read-only" error.
 
 from __future__ import annotations
 
-from typing import Any, Final, NoReturn
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from homeassistant.components.alarm_control_panel import (
     AlarmControlPanelEntity,
@@ -17,13 +18,22 @@ from homeassistant.components.alarm_control_panel.const import (
     AlarmControlPanelEntityFeature,
     AlarmControlPanelState,
 )
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
+from ..api.homely_models import HomelyHome
 from ..const import DOMAIN, LOGGER
-from ..entity import VeluxHomelyEntity
+from ..entity import (
+    VeluxHomelyEntity,
+    VeluxHomelyEntityDescription,
+    async_add_entities_for_devices,
+)
 from .coordinator import HomelyLocationCoordinator
 from .entity import gateway_device_info
+
+if TYPE_CHECKING:
+    from . import HomelyConfigEntry
 
 STATES: Final[dict[str, AlarmControlPanelState]] = {
     "DISARMED": AlarmControlPanelState.DISARMED,
@@ -46,7 +56,18 @@ STATES: Final[dict[str, AlarmControlPanelState]] = {
 ATTR_CHANGED_AT: Final = "changed_at"
 ATTR_HOMELY_STATE: Final = "homely_state"
 
-DESCRIPTION = AlarmControlPanelEntityDescription(key="alarm", name=None)
+
+@dataclass(frozen=True, kw_only=True)
+class HomelyAlarmControlPanelEntityDescription(
+    VeluxHomelyEntityDescription[HomelyHome], AlarmControlPanelEntityDescription
+):
+    """The alarm of a location (its subject is the location, not a device)."""
+
+
+ALARM_CONTROL_PANELS: tuple[HomelyAlarmControlPanelEntityDescription, ...] = (
+    # The main feature of the location's device: the entity is named after it.
+    HomelyAlarmControlPanelEntityDescription(key="alarm", name=None),
+)
 
 _warned: set[str] = set()
 
@@ -65,22 +86,66 @@ def map_state(raw: str | None) -> AlarmControlPanelState | None:
     return state
 
 
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomelyConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the alarm panel of every location once the location has been read."""
+    for coordinator in entry.runtime_data.coordinators.values():
+        _async_add_panel(entry, coordinator, async_add_entities)
+
+
+@callback
+def _async_add_panel(
+    entry: HomelyConfigEntry,
+    coordinator: HomelyLocationCoordinator,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    def _location() -> dict[str, HomelyHome]:
+        return {coordinator.location_id: coordinator.data}
+
+    def _panel(_: str, description: HomelyAlarmControlPanelEntityDescription) -> HomelyAlarmPanel:
+        return HomelyAlarmPanel(coordinator, description)
+
+    async_add_entities_for_devices(
+        entry,
+        coordinator,
+        async_add_entities,
+        subjects=_location,
+        descriptions=ALARM_CONTROL_PANELS,
+        entity_factory=_panel,
+    )
+
+
 def _read_only() -> NoReturn:
     raise HomeAssistantError(translation_domain=DOMAIN, translation_key="read_only")
 
 
-class HomelyAlarmPanel(VeluxHomelyEntity[HomelyLocationCoordinator], AlarmControlPanelEntity):
+class HomelyAlarmPanel(
+    VeluxHomelyEntity[HomelyLocationCoordinator, HomelyHome], AlarmControlPanelEntity
+):
     """The alarm state of a location, with who changed it last and when."""
 
+    entity_description: HomelyAlarmControlPanelEntityDescription
     _attr_supported_features = AlarmControlPanelEntityFeature(0)
     _attr_code_arm_required = False
     _attr_code_format = None
 
-    def __init__(self, coordinator: HomelyLocationCoordinator) -> None:
+    def __init__(
+        self,
+        coordinator: HomelyLocationCoordinator,
+        description: HomelyAlarmControlPanelEntityDescription,
+    ) -> None:
         """Bind the panel to the location's gateway device."""
-        super().__init__(coordinator, coordinator.location_id, DESCRIPTION)
+        super().__init__(coordinator, coordinator.location_id, description)
         self._attr_device_info = gateway_device_info(coordinator.data)
         self._rendered = self._key()
+
+    @property
+    def subject(self) -> HomelyHome | None:
+        """Return the location's data."""
+        return self.coordinator.home
 
     def _key(self) -> tuple[Any, ...]:
         home = self.coordinator.data

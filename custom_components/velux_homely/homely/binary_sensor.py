@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -18,10 +19,21 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntityDescription,
 )
 from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from ..api.homely_models import HomelyDevice
-from .coordinator import HomelyLocationCoordinator
-from .entity import HomelyDeviceEntity, as_bool
+from .entity import (
+    HomelyDeviceEntity,
+    HomelyEntityDescription,
+    as_bool,
+    async_add_device_entities,
+    has,
+    read_bool,
+)
+
+if TYPE_CHECKING:
+    from . import HomelyConfigEntry
 
 _MOTION_WORDS = ("motion",)
 _OPENING_WORDS = ("window", "entry", "door")
@@ -44,67 +56,57 @@ def _invert(value: bool | None) -> bool | None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class HomelyBinarySensorDescription(BinarySensorEntityDescription):
-    """A binary sensor: when a device has it and how to read it."""
+class HomelyBinarySensorEntityDescription(HomelyEntityDescription, BinarySensorEntityDescription):
+    """A binary state of a device."""
 
-    exists_fn: Callable[[HomelyDevice], bool]
     value_fn: Callable[[HomelyDevice], bool | None]
-    available_when_offline: bool = False
 
 
-def _has(feature: str, state: str) -> Callable[[HomelyDevice], bool]:
-    return lambda device: device.has(feature, state)
-
-
-def _read(feature: str, state: str) -> Callable[[HomelyDevice], bool | None]:
-    return lambda device: as_bool(device.value(feature, state))
-
-
-DESCRIPTIONS: tuple[HomelyBinarySensorDescription, ...] = (
-    HomelyBinarySensorDescription(
+BINARY_SENSORS: tuple[HomelyBinarySensorEntityDescription, ...] = (
+    HomelyBinarySensorEntityDescription(
         key="motion",
         device_class=BinarySensorDeviceClass.MOTION,
         exists_fn=lambda device: trigger_kind(device) == "motion",
-        value_fn=_read("alarm", "alarm"),
+        value_fn=read_bool("alarm", "alarm"),
     ),
-    HomelyBinarySensorDescription(
+    HomelyBinarySensorEntityDescription(
         key="opening",
         device_class=BinarySensorDeviceClass.OPENING,
         exists_fn=lambda device: trigger_kind(device) == "opening",
-        value_fn=_read("alarm", "alarm"),
+        value_fn=read_bool("alarm", "alarm"),
     ),
-    HomelyBinarySensorDescription(
+    HomelyBinarySensorEntityDescription(
         key="alarm",
         translation_key="alarm",
         exists_fn=lambda device: trigger_kind(device) == "alarm",
-        value_fn=_read("alarm", "alarm"),
+        value_fn=read_bool("alarm", "alarm"),
     ),
-    HomelyBinarySensorDescription(
+    HomelyBinarySensorEntityDescription(
         key="smoke",
         device_class=BinarySensorDeviceClass.SMOKE,
-        exists_fn=_has("alarm", "fire"),
-        value_fn=_read("alarm", "fire"),
+        exists_fn=has("alarm", "fire"),
+        value_fn=read_bool("alarm", "fire"),
     ),
-    HomelyBinarySensorDescription(
+    HomelyBinarySensorEntityDescription(
         key="moisture",
         device_class=BinarySensorDeviceClass.MOISTURE,
-        exists_fn=_has("alarm", "flood"),
-        value_fn=_read("alarm", "flood"),
+        exists_fn=has("alarm", "flood"),
+        value_fn=read_bool("alarm", "flood"),
     ),
-    HomelyBinarySensorDescription(
+    HomelyBinarySensorEntityDescription(
         key="door",
         device_class=BinarySensorDeviceClass.DOOR,
-        exists_fn=_has("report", "doorclosed"),
+        exists_fn=has("report", "doorclosed"),
         value_fn=lambda device: _invert(as_bool(device.value("report", "doorclosed"))),
     ),
-    HomelyBinarySensorDescription(
+    HomelyBinarySensorEntityDescription(
         key="tamper",
         device_class=BinarySensorDeviceClass.TAMPER,
         entity_category=EntityCategory.DIAGNOSTIC,
-        exists_fn=_has("alarm", "tamper"),
-        value_fn=_read("alarm", "tamper"),
+        exists_fn=has("alarm", "tamper"),
+        value_fn=read_bool("alarm", "tamper"),
     ),
-    HomelyBinarySensorDescription(
+    HomelyBinarySensorEntityDescription(
         key="battery_low",
         device_class=BinarySensorDeviceClass.BATTERY,
         entity_category=EntityCategory.DIAGNOSTIC,
@@ -115,44 +117,41 @@ DESCRIPTIONS: tuple[HomelyBinarySensorDescription, ...] = (
             else device.value("report", "lowbat")
         ),
     ),
-    HomelyBinarySensorDescription(
+    HomelyBinarySensorEntityDescription(
         key="battery_defect",
         translation_key="battery_defect",
         device_class=BinarySensorDeviceClass.PROBLEM,
         entity_category=EntityCategory.DIAGNOSTIC,
-        exists_fn=_has("battery", "defect"),
-        value_fn=_read("battery", "defect"),
+        exists_fn=has("battery", "defect"),
+        value_fn=read_bool("battery", "defect"),
     ),
-    HomelyBinarySensorDescription(
+    HomelyBinarySensorEntityDescription(
         key="connectivity",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
-        exists_fn=lambda device: True,
         value_fn=lambda device: device.online,
-        available_when_offline=True,
+        # Tells whether the device is online, so it has a value when it is not.
+        available_fn=lambda device: True,
     ),
 )
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomelyConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the binary sensors of every device, now and whenever one appears."""
+    async_add_device_entities(entry, async_add_entities, HomelyBinarySensor, BINARY_SENSORS)
 
 
 class HomelyBinarySensor(HomelyDeviceEntity, BinarySensorEntity):
     """A binary state of a Homely device."""
 
-    entity_description: HomelyBinarySensorDescription
+    entity_description: HomelyBinarySensorEntityDescription
 
     @property
     def is_on(self) -> bool | None:
         """Return the state (None when the device has not reported it)."""
-        device = self.device
+        device = self.subject
         return None if device is None else self.entity_description.value_fn(device)
-
-
-def entities_for(
-    coordinator: HomelyLocationCoordinator, device_id: str
-) -> list[HomelyBinarySensor]:
-    """Return the binary sensors of one device."""
-    device = coordinator.data.devices[device_id]
-    return [
-        HomelyBinarySensor(coordinator, device_id, description)
-        for description in DESCRIPTIONS
-        if description.exists_fn(device)
-    ]

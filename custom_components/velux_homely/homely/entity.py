@@ -1,18 +1,28 @@
-"""Base entity of a Homely device, device cards and value helpers."""
+"""Base entity and description of a Homely device, device cards and value helpers."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from ..api.homely_models import HomelyDevice, HomelyHome, StateValue
 from ..const import DOMAIN
-from ..entity import VeluxHomelyEntity
+from ..entity import (
+    VeluxHomelyEntity,
+    VeluxHomelyEntityDescription,
+    async_add_entities_for_devices,
+)
 from .const import GATEWAY_MODEL, MANUFACTURER
 from .coordinator import HomelyLocationCoordinator
+
+if TYPE_CHECKING:
+    from . import HomelyConfigEntry
 
 
 def area_of(location: str) -> str | None:
@@ -69,46 +79,103 @@ def as_number(value: StateValue, scale: float = 1, digits: int | None = None) ->
     return round(result, digits) if digits is not None else result
 
 
-class HomelyDeviceEntity(VeluxHomelyEntity[HomelyLocationCoordinator]):
+def has(feature: str, state: str) -> Callable[[HomelyDevice], bool]:
+    """Return an ``exists_fn``: the device reports ``feature.state``."""
+    return lambda device: device.has(feature, state)
+
+
+def read_bool(feature: str, state: str) -> Callable[[HomelyDevice], bool | None]:
+    """Return a ``value_fn`` reading ``feature.state`` as a boolean."""
+    return lambda device: as_bool(device.value(feature, state))
+
+
+def read_number(
+    feature: str, state: str, scale: float = 1, digits: int | None = None
+) -> Callable[[HomelyDevice], float | None]:
+    """Return a ``value_fn`` reading ``feature.state`` as a number divided by ``scale``."""
+    return lambda device: as_number(device.value(feature, state), scale, digits)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HomelyEntityDescription(VeluxHomelyEntityDescription[HomelyDevice]):
+    """A description of a device's entity: ``exists_fn`` / ``available_fn`` read the device.
+
+    Without ``available_fn`` an entity is available while its device is online.
+    """
+
+
+class HomelyDeviceEntity(VeluxHomelyEntity[HomelyLocationCoordinator, HomelyDevice]):
     """An entity of one device of a location.
 
-    It is unavailable while the device is offline (unless its description says
-    ``available_when_offline``) and only writes its state when its own device changed.
+    It only writes its state when its own device (or the availability) changed.
     """
+
+    entity_description: HomelyEntityDescription
 
     def __init__(
         self,
         coordinator: HomelyLocationCoordinator,
         device_id: str,
-        description: EntityDescription,
+        description: HomelyEntityDescription,
     ) -> None:
         """Bind the entity to its device."""
         super().__init__(coordinator, device_id, description)
         home = coordinator.data
         self._attr_device_info = device_info(home, home.devices[device_id])
-        self._available_when_offline: bool = getattr(description, "available_when_offline", False)
         self._rendered: tuple[Any, bool] = (home.devices.get(device_id), True)
 
     @property
-    def device(self) -> HomelyDevice | None:
+    def subject(self) -> HomelyDevice | None:
         """Return the device's current data (None once it vanished)."""
         return self.coordinator.data.devices.get(self.device_id)
 
-    @property
-    def available(self) -> bool:
-        """Return False when the cloud is unreachable or the device is offline."""
-        device = self.device
-        return (
-            super().available
-            and device is not None
-            and (device.online or self._available_when_offline)
-        )
+    def _subject_available(self, subject: HomelyDevice) -> bool:
+        return subject.online
 
     @callback
     def _handle_coordinator_update(self) -> None:
         """Write the state only when this entity's device (or availability) changed."""
-        rendered = (self.device, self.coordinator.last_update_success)
+        rendered = (self.subject, self.coordinator.last_update_success)
         if rendered[0] is self._rendered[0] and rendered[1] == self._rendered[1]:
             return
         self._rendered = rendered
         super()._handle_coordinator_update()
+
+
+@callback
+def async_add_device_entities[DescriptionT: HomelyEntityDescription](
+    entry: HomelyConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+    entity_class: Callable[[HomelyLocationCoordinator, str, DescriptionT], Entity],
+    descriptions: Iterable[DescriptionT],
+) -> None:
+    """Add an entity per device and matching description in every location, now and later."""
+    descriptions = tuple(descriptions)
+    for coordinator in entry.runtime_data.coordinators.values():
+        _async_add_location_entities(
+            entry, coordinator, async_add_entities, entity_class, descriptions
+        )
+
+
+@callback
+def _async_add_location_entities[DescriptionT: HomelyEntityDescription](
+    entry: HomelyConfigEntry,
+    coordinator: HomelyLocationCoordinator,
+    async_add_entities: AddEntitiesCallback,
+    entity_class: Callable[[HomelyLocationCoordinator, str, DescriptionT], Entity],
+    descriptions: tuple[DescriptionT, ...],
+) -> None:
+    def _devices() -> Mapping[str, HomelyDevice]:
+        return coordinator.data.devices
+
+    def _entity(device_id: str, description: DescriptionT) -> Entity:
+        return entity_class(coordinator, device_id, description)
+
+    async_add_entities_for_devices(
+        entry,
+        coordinator,
+        async_add_entities,
+        subjects=_devices,
+        descriptions=descriptions,
+        entity_factory=_entity,
+    )

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Final, NoReturn
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from homeassistant.components.lock import LockEntity, LockEntityDescription
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from ..api.homely_models import HomelyDevice
 from ..const import DOMAIN
-from .coordinator import HomelyLocationCoordinator
-from .entity import HomelyDeviceEntity, as_bool
+from .entity import HomelyDeviceEntity, HomelyEntityDescription, as_bool, async_add_device_entities
 
-DESCRIPTION = LockEntityDescription(key="lock", name=None)
+if TYPE_CHECKING:
+    from . import HomelyConfigEntry
 
 # Zigbee Door Lock cluster LockState (lock.state): 0 not fully locked, 1 locked, 2 unlocked.
 LOCK_STATE_NOT_FULLY_LOCKED: Final = 0
@@ -41,6 +44,26 @@ def is_jammed(device: HomelyDevice) -> bool:
     return not isinstance(state, bool) and state == LOCK_STATE_NOT_FULLY_LOCKED
 
 
+@dataclass(frozen=True, kw_only=True)
+class HomelyLockEntityDescription(HomelyEntityDescription, LockEntityDescription):
+    """A lock state of a device."""
+
+
+LOCKS: tuple[HomelyLockEntityDescription, ...] = (
+    # The main feature of its device: the entity is named after the device.
+    HomelyLockEntityDescription(key="lock", name=None, exists_fn=has_lock),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomelyConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add a lock per device with a lock state, now and whenever one appears."""
+    async_add_device_entities(entry, async_add_entities, HomelyLock, LOCKS)
+
+
 def _read_only() -> NoReturn:
     raise HomeAssistantError(translation_domain=DOMAIN, translation_key="read_only")
 
@@ -48,16 +71,18 @@ def _read_only() -> NoReturn:
 class HomelyLock(HomelyDeviceEntity, LockEntity):
     """A door lock whose state Home Assistant can show but not change."""
 
+    entity_description: HomelyLockEntityDescription
+
     @property
     def is_locked(self) -> bool | None:
         """Return True when locked (None: unknown)."""
-        device = self.device
+        device = self.subject
         return None if device is None else is_locked(device)
 
     @property
     def is_jammed(self) -> bool | None:
         """Return True when the bolt did not reach the locked position."""
-        device = self.device
+        device = self.subject
         return None if device is None else is_jammed(device)
 
     async def async_lock(self, **kwargs: Any) -> None:
@@ -71,10 +96,3 @@ class HomelyLock(HomelyDeviceEntity, LockEntity):
     async def async_open(self, **kwargs: Any) -> None:
         """Refuse: the Homely API is read-only."""
         _read_only()
-
-
-def entities_for(coordinator: HomelyLocationCoordinator, device_id: str) -> list[HomelyLock]:
-    """Return the lock of one device (none when it is not a lock)."""
-    if not has_lock(coordinator.data.devices[device_id]):
-        return []
-    return [HomelyLock(coordinator, device_id, DESCRIPTION)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -18,101 +20,96 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTemperature,
 )
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
 from ..api.homely_models import HomelyDevice
-from .coordinator import HomelyLocationCoordinator
-from .entity import HomelyDeviceEntity, as_number
+from .entity import (
+    HomelyDeviceEntity,
+    HomelyEntityDescription,
+    async_add_device_entities,
+    has,
+    read_number,
+)
+
+if TYPE_CHECKING:
+    from . import HomelyConfigEntry
 
 
 @dataclass(frozen=True, kw_only=True)
-class HomelySensorDescription(SensorEntityDescription):
-    """A sensor: the feature state it reads and how to scale it."""
+class HomelySensorEntityDescription(HomelyEntityDescription, SensorEntityDescription):
+    """A numeric state of a device."""
 
-    feature: str
-    state: str
-    scale: float = 1
-    digits: int | None = None
-
-    def value_fn(self, device: HomelyDevice) -> float | None:
-        """Return the scaled value (None when unknown)."""
-        return as_number(device.value(self.feature, self.state), self.scale, self.digits)
+    value_fn: Callable[[HomelyDevice], float | None]
 
 
-DESCRIPTIONS: tuple[HomelySensorDescription, ...] = (
-    HomelySensorDescription(
+SENSORS: tuple[HomelySensorEntityDescription, ...] = (
+    HomelySensorEntityDescription(
         key="temperature",
-        feature="temperature",
-        state="temperature",
+        exists_fn=has("temperature", "temperature"),
+        value_fn=read_number("temperature", "temperature"),
         device_class=SensorDeviceClass.TEMPERATURE,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
     ),
-    HomelySensorDescription(
+    HomelySensorEntityDescription(
         key="local_temperature",
+        exists_fn=has("thermostat", "LocalTemperature"),
+        value_fn=read_number("thermostat", "LocalTemperature", 100, 2),
         translation_key="local_temperature",
-        feature="thermostat",
-        state="LocalTemperature",
-        scale=100,
-        digits=2,
         device_class=SensorDeviceClass.TEMPERATURE,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
     ),
-    HomelySensorDescription(
+    HomelySensorEntityDescription(
         key="heating_setpoint",
+        exists_fn=has("thermostat", "OccupiedHeatingSetpoint"),
+        value_fn=read_number("thermostat", "OccupiedHeatingSetpoint", 100, 2),
         translation_key="heating_setpoint",
-        feature="thermostat",
-        state="OccupiedHeatingSetpoint",
-        scale=100,
-        digits=2,
         device_class=SensorDeviceClass.TEMPERATURE,
         native_unit_of_measurement=UnitOfTemperature.CELSIUS,
     ),
-    HomelySensorDescription(
+    HomelySensorEntityDescription(
         key="energy_imported",
+        exists_fn=has("metering", "summationdelivered"),
+        value_fn=read_number("metering", "summationdelivered", 1000, 3),
         translation_key="energy_imported",
-        feature="metering",
-        state="summationdelivered",
-        scale=1000,
-        digits=3,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
     ),
-    HomelySensorDescription(
+    HomelySensorEntityDescription(
         key="energy_exported",
+        exists_fn=has("metering", "summationreceived"),
+        value_fn=read_number("metering", "summationreceived", 1000, 3),
         translation_key="energy_exported",
-        feature="metering",
-        state="summationreceived",
-        scale=1000,
-        digits=3,
         device_class=SensorDeviceClass.ENERGY,
         state_class=SensorStateClass.TOTAL_INCREASING,
         native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
     ),
-    HomelySensorDescription(
+    HomelySensorEntityDescription(
         key="power",
-        feature="metering",
-        state="demand",
+        exists_fn=has("metering", "demand"),
+        value_fn=read_number("metering", "demand"),
         device_class=SensorDeviceClass.POWER,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
     ),
-    HomelySensorDescription(
+    HomelySensorEntityDescription(
         key="battery_voltage",
+        exists_fn=has("battery", "voltage"),
+        value_fn=read_number("battery", "voltage"),
         translation_key="battery_voltage",
-        feature="battery",
-        state="voltage",
         device_class=SensorDeviceClass.VOLTAGE,
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfElectricPotential.VOLT,
         entity_category=EntityCategory.DIAGNOSTIC,
     ),
-    HomelySensorDescription(
+    HomelySensorEntityDescription(
         key="link_strength",
+        exists_fn=has("diagnostic", "networklinkstrength"),
+        value_fn=read_number("diagnostic", "networklinkstrength"),
         translation_key="link_strength",
-        feature="diagnostic",
-        state="networklinkstrength",
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.DIAGNOSTIC,
@@ -121,23 +118,22 @@ DESCRIPTIONS: tuple[HomelySensorDescription, ...] = (
 )
 
 
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomelyConfigEntry,
+    async_add_entities: AddEntitiesCallback,
+) -> None:
+    """Add the sensors of every device, now and whenever one appears."""
+    async_add_device_entities(entry, async_add_entities, HomelySensor, SENSORS)
+
+
 class HomelySensor(HomelyDeviceEntity, SensorEntity):
     """A numeric state of a Homely device."""
 
-    entity_description: HomelySensorDescription
+    entity_description: HomelySensorEntityDescription
 
     @property
     def native_value(self) -> float | None:
         """Return the value (None when the device has not reported it)."""
-        device = self.device
+        device = self.subject
         return None if device is None else self.entity_description.value_fn(device)
-
-
-def entities_for(coordinator: HomelyLocationCoordinator, device_id: str) -> list[HomelySensor]:
-    """Return the sensors of one device."""
-    device = coordinator.data.devices[device_id]
-    return [
-        HomelySensor(coordinator, device_id, description)
-        for description in DESCRIPTIONS
-        if device.has(description.feature, description.state)
-    ]

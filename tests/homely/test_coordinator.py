@@ -1,0 +1,391 @@
+"""Reads of ``/home``: their rhythm, the read budget, rate limits and what a read changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from simulator.homely import (
+    CABIN_ENTRY_ID,
+    FLOOD_ID,
+    LOCATION_ID,
+    MOTION_ID,
+    HomelySimulator,
+)
+from tests.helpers import state_of
+
+from .conftest import CABIN_HOME, HOME, Tick, idle, reconnected, runtime_of, settle, until
+
+MOTION = "binary_sensor.motion_hallway_motion"
+PANEL = "alarm_control_panel.demo_home"
+
+
+async def _go_offline(hass: HomeAssistant, sim: HomelySimulator, entry: MockConfigEntry) -> None:
+    """Take the home's live connection down for good (the service refuses sockets)."""
+    sim.refuse_sockets = True
+    await sim.disconnect(LOCATION_ID)
+    coordinator = runtime_of(entry).coordinators[LOCATION_ID]
+    await until(lambda: not coordinator.live_connected)
+    await settle(hass, sim)
+
+
+async def test_slow_read_while_live_and_device_added_and_removed(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    await tick(1790)
+    assert homely_sim.count(HOME) == 1
+    # events do not postpone the slow read
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await until(lambda: state_of(hass, MOTION) == "on")
+
+    new_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Basement flood")
+    homely_sim.remove_device(FLOOD_ID)
+    await tick(11)
+    assert homely_sim.count(HOME) == 2
+    assert state_of(hass, "binary_sensor.basement_flood_moisture") == "off"
+    devices = dr.async_get(hass)
+    ids = {
+        ident
+        for device in dr.async_entries_for_config_entry(devices, loaded_entry.entry_id)
+        for _, ident in device.identifiers
+    }
+    assert FLOOD_ID not in ids
+    assert new_id in ids
+    assert er.async_get(hass).async_get("binary_sensor.flood_alarm_moisture") is None
+    assert hass.states.get("binary_sensor.flood_alarm_moisture") is None
+    # the cabin's devices are kept (it was read too, once, at its own time)
+    assert CABIN_ENTRY_ID in ids
+    # the next read is 30 minutes away again
+    await tick(1790)
+    assert homely_sim.count(HOME) == 2
+    await tick(11)
+    assert homely_sim.count(HOME) == 3
+
+
+async def test_offline_device_is_unavailable(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    homely_sim.set_online(MOTION_ID, False)
+    await tick(1801)
+    assert state_of(hass, MOTION) == STATE_UNAVAILABLE
+    assert state_of(hass, "sensor.motion_hallway_temperature") == STATE_UNAVAILABLE
+    assert state_of(hass, "binary_sensor.motion_hallway_connectivity") == "off"
+    assert state_of(hass, "binary_sensor.front_door_opening") == "off"
+    homely_sim.set_online(MOTION_ID, True)
+    await tick(1801)
+    assert state_of(hass, MOTION) == "off"
+
+
+async def test_polls_while_the_connection_is_down_within_the_read_budget(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    """Without live events the options' interval applies, but never beyond the budget."""
+    await _go_offline(hass, homely_sim, loaded_entry)
+    await tick(120)
+    assert homely_sim.count(HOME) == 2
+    assert homely_sim.count(CABIN_HOME) == 1
+    # a third read in 15 minutes is held back until the first leaves the window
+    await tick(120)
+    assert homely_sim.count(HOME) == 2
+    await tick(900 - 240 - 1)
+    assert homely_sim.count(HOME) == 2
+    await tick(2)
+    assert homely_sim.count(HOME) == 3
+    assert state_of(hass, MOTION) == "off"
+    diagnostics = runtime_of(loaded_entry).coordinators[LOCATION_ID].diagnostics()
+    assert diagnostics["reads_held_back"] == 1
+    # REST down too: the entities go unavailable, polling goes on
+    homely_sim.fail_next(1, status=502, path=HOME)
+    await tick(120)
+    assert homely_sim.count(HOME) == 4
+    assert state_of(hass, MOTION) == STATE_UNAVAILABLE
+    await tick(900)
+    assert homely_sim.count(HOME) == 5
+    assert state_of(hass, MOTION) == "off"
+
+
+async def test_rate_limited_read_keeps_data_and_honours_retry_after(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    homely_sim.rate_limit_next(1, retry_after=4, path=HOME)
+    await tick(1801)
+    assert homely_sim.count(HOME) == 2
+    assert state_of(hass, MOTION) == "off"
+    # a reconnection right away does not call /home before retryAfter...
+    await homely_sim.disconnect(LOCATION_ID)
+    await reconnected(loaded_entry, tick)
+    await settle(hass, homely_sim)
+    assert homely_sim.count(HOME) == 2
+    # ...but right after it
+    await tick(6)
+    assert homely_sim.count(HOME) == 3
+    assert state_of(hass, MOTION) == "off"
+    # then the slow rhythm again
+    await tick(1790)
+    assert homely_sim.count(HOME) == 3
+
+
+async def test_a_lasting_rate_limit_is_asked_ever_less_often(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    """retryAfter first, then doubling (never below the hint), capped at 15 minutes."""
+    homely_sim.rate_limit_next(1000, retry_after=4, path=HOME)
+    await tick(1801)
+    assert homely_sim.count(HOME) == 2
+    seen = [homely_sim.count(HOME)]
+    for _ in range(120):  # one simulated hour, 30 s at a time
+        await tick(30)
+        seen.append(homely_sim.count(HOME))
+    # 4, 8, 16, 32, 64, 128, 256, 512, 900, 900... seconds apart: a handful an hour
+    assert seen[-1] - seen[0] <= 11
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await until(lambda: state_of(hass, MOTION) == "on")
+    # the limit clears: the next read works and the rhythm is the slow one again
+    homely_sim.clear_faults()
+    await tick(900)
+    reads = homely_sim.count(HOME)
+    await tick(1790)
+    assert homely_sim.count(HOME) == reads
+
+
+async def test_a_long_retry_after_is_waited_out(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    homely_sim.rate_limit_next(1, retry_after=300, path=HOME)
+    await tick(1801)
+    assert homely_sim.count(HOME) == 2
+    await tick(290)
+    assert homely_sim.count(HOME) == 2
+    await tick(11)
+    assert homely_sim.count(HOME) == 3
+
+
+async def test_read_failure_while_live_keeps_entities(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    homely_sim.fail_next(1, status=500, path=HOME)
+    await tick(1801)
+    assert homely_sim.count(HOME) == 2
+    assert state_of(hass, MOTION) == "off"
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await until(lambda: state_of(hass, MOTION) == "on")
+
+
+async def test_unknown_model_and_odd_values(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    odd: dict[str, Any] = {
+        "id": "0b7a7d4e-7e0e-4c3e-8f3c-1c2d3e4f5a6b",
+        "name": "Mystery",
+        "serialNumber": None,
+        "location": "",
+        "online": True,
+        "modelId": None,
+        "modelName": None,
+        "features": {
+            "alarm": {"states": {"alarm": {"value": 1, "lastUpdated": None}}},
+            "temperature": {"states": {"temperature": {"value": "warm", "lastUpdated": None}}},
+            "battery": {"states": {"low": {"value": "true", "lastUpdated": None}}},
+        },
+    }
+    homely_sim.locations[LOCATION_ID].devices.append(odd)
+    await tick(1801)
+    assert state_of(hass, "binary_sensor.mystery_alarm") == "on"
+    assert state_of(hass, "binary_sensor.mystery_battery") == "on"
+    assert state_of(hass, "sensor.mystery_temperature") == STATE_UNKNOWN
+
+
+async def test_unload_during_a_read(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, freezer: Any
+) -> None:
+    hold = homely_sim.hold_next(HOME)
+    freezer.tick(1801)
+    async_fire_time_changed(hass)
+    await until(hold.ready.is_set)
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    hold.release()
+    await until(lambda: idle(homely_sim))
+    freezer.tick(3600)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert homely_sim.count(HOME) == 2
+
+
+async def test_event_of_a_new_device_reads_the_location_again(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    await tick(301)
+    new_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Boiler room flood")
+    await homely_sim.change_device(new_id, "alarm", "flood", True)
+    await until(lambda: homely_sim.count(HOME) == 2)
+    await settle(hass, homely_sim)
+    assert state_of(hass, "binary_sensor.boiler_room_flood_moisture") == "on"
+
+    # a second newcomer right after that read waits for the next regular read
+    other_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Attic flood")
+    await homely_sim.change_device(other_id, "alarm", "flood", True)
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
+    await until(lambda: state_of(hass, PANEL) == "armed_away")
+    await settle(hass, homely_sim)
+    assert homely_sim.count(HOME) == 2
+    assert hass.states.get("binary_sensor.attic_flood_moisture") is None
+
+
+async def test_flapping_connection_reads_within_the_budget(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    """The server drops the sockets on every token expiry (each minute at worst)."""
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    # the first drop after set-up: reconnect and read at once (2 reads in 15 minutes)
+    homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_NIGHT"
+    await homely_sim.expire_access_tokens()
+    await reconnected(loaded_entry, tick)
+    await until(lambda: homely_sim.count(HOME) == 2 and idle(homely_sim, loaded_entry))
+    await until(lambda: state_of(hass, PANEL) == "armed_night")
+    assert homely_sim.count(CABIN_HOME) == 2
+    # further drops: reconnected each time, but no /home read beyond the budget...
+    homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_AWAY"
+    for _ in range(5):
+        await homely_sim.expire_access_tokens()
+        await reconnected(loaded_entry, tick)
+        await tick(2)
+    assert homely_sim.count(HOME) == 2
+    assert homely_sim.count(CABIN_HOME) == 2
+    assert homely_sim.rejected_connects == 0
+    assert state_of(hass, PANEL) == "armed_night"
+    # ...and one read, for when the oldest read leaves the 15-minute window
+    assert coordinator.reads_held_back == 5
+    assert coordinator.diagnostics()["read_budget"]["requests_in_window"] == 2
+    await tick(900)
+    assert homely_sim.count(HOME) == 3
+    assert state_of(hass, PANEL) == "armed_away"
+    assert homely_sim.count(CABIN_HOME) == 3
+
+
+async def test_a_poll_and_a_reconnection_in_the_same_window_read_once(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    await homely_sim.disconnect(LOCATION_ID)
+    await reconnected(loaded_entry, tick)
+    await until(lambda: homely_sim.count(HOME) == 2 and idle(homely_sim, loaded_entry))
+    # a drop that no reconnection follows soon: the poll falls due, the budget holds it
+    await _go_offline(hass, homely_sim, loaded_entry)
+    await tick(121)
+    assert homely_sim.count(HOME) == 2
+    # the connection comes back within the window: still one pending read
+    homely_sim.refuse_sockets = False
+    await tick(1)
+    await until(lambda: runtime_of(loaded_entry).coordinators[LOCATION_ID].live_connected)
+    await tick(60)
+    assert homely_sim.count(HOME) == 2
+    await tick(900 - 180)
+    assert homely_sim.count(HOME) == 3
+
+
+async def test_unknown_device_does_not_read_beyond_the_budget(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    await tick(301)
+    await homely_sim.disconnect(LOCATION_ID)
+    await reconnected(loaded_entry, tick)
+    await until(lambda: homely_sim.count(HOME) == 2 and idle(homely_sim, loaded_entry))
+    new_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Boiler room flood")
+    await tick(301)
+    await homely_sim.change_device(new_id, "alarm", "flood", True)
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
+    await until(lambda: state_of(hass, PANEL) == "armed_away")
+    await settle(hass, homely_sim)
+    assert homely_sim.count(HOME) == 2
+    assert hass.states.get("binary_sensor.boiler_room_flood_moisture") is None
+    # it shows with the read the budget allows
+    await tick(300)
+    assert homely_sim.count(HOME) == 3
+    assert hass.states.get("binary_sensor.boiler_room_flood_moisture") is not None
+
+
+async def test_read_answer_does_not_undo_newer_live_events(
+    hass: HomeAssistant,
+    homely_sim: HomelySimulator,
+    loaded_entry: MockConfigEntry,
+    tick: Tick,
+    freezer: Any,
+) -> None:
+    # the cloud computes the /home answer, then events overtake it
+    hold = homely_sim.hold_next(HOME)
+    freezer.tick(1801)
+    async_fire_time_changed(hass)
+    await until(hold.ready.is_set)
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY", user_name="Kari")
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await until(lambda: state_of(hass, PANEL) == "armed_away" and state_of(hass, MOTION) == "on")
+    hold.release()
+    await settle(hass, homely_sim)
+    assert homely_sim.count(HOME) == 2
+    assert state_of(hass, PANEL) == "armed_away"
+    panel = hass.states.get(PANEL)
+    assert panel is not None
+    assert panel.attributes["changed_by"] == "Kari"
+    assert state_of(hass, MOTION) == "on"
+    # the states the events did not touch come from the read; the next read wins as usual
+    homely_sim.locations[LOCATION_ID].alarm_state = "DISARMED"
+    await tick(1801)
+    assert homely_sim.count(HOME) == 3
+    assert state_of(hass, PANEL) == "disarmed"
+    assert state_of(hass, MOTION) == "on"
+
+
+@pytest.mark.parametrize("live", [True, False])
+async def test_home_without_devices_list_removes_nothing(
+    hass: HomeAssistant,
+    homely_sim: HomelySimulator,
+    loaded_entry: MockConfigEntry,
+    tick: Tick,
+    live: bool,
+) -> None:
+    devices = dr.async_get(hass)
+    before = {
+        device.id for device in dr.async_entries_for_config_entry(devices, loaded_entry.entry_id)
+    }
+    body = dict(homely_sim.locations[LOCATION_ID].home())
+    del body["devices"]
+    body["alarmState"] = "ARMED_AWAY"
+    homely_sim.answer_next(body, path=HOME)
+    if not live:
+        await _go_offline(hass, homely_sim, loaded_entry)
+    await tick(1801 if live else 121)
+    assert homely_sim.count(HOME) == 2
+    after = {
+        device.id for device in dr.async_entries_for_config_entry(devices, loaded_entry.entry_id)
+    }
+    assert after == before
+    assert er.async_get(hass).async_get(MOTION) is not None
+    # nothing of the invalid answer was taken
+    assert state_of(hass, PANEL) == ("disarmed" if live else STATE_UNAVAILABLE)
+    # the next good read brings everything back
+    await tick(1801 if live else 900)
+    assert homely_sim.count(HOME) == 3
+    assert state_of(hass, MOTION) == "off"
+    assert state_of(hass, PANEL) == "disarmed"
+
+
+async def test_reads_leave_the_budget_window(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    await homely_sim.disconnect(LOCATION_ID)
+    await reconnected(loaded_entry, tick)
+    await until(lambda: homely_sim.count(HOME) == 2 and idle(homely_sim, loaded_entry))
+    # 15 minutes on, both reads are out of the window by the next reconnection
+    await tick(901)
+    homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_STAY"
+    await homely_sim.disconnect(LOCATION_ID)
+    await reconnected(loaded_entry, tick)
+    await until(lambda: homely_sim.count(HOME) == 3 and idle(homely_sim, loaded_entry))
+    await until(lambda: state_of(hass, PANEL) == "armed_home")
+    assert coordinator.reads_held_back == 0

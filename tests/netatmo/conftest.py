@@ -1,0 +1,132 @@
+"""Fixtures of the VELUX ACTIVE provider tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
+
+from custom_components.velux_homely.const import (
+    CONF_BASE_URL,
+    CONF_PROVIDER,
+    CONF_SCAN_INTERVAL,
+    DOMAIN,
+    PROVIDER_VELUX,
+)
+from custom_components.velux_homely.netatmo import PLATFORMS, NetatmoRuntimeData
+from custom_components.velux_homely.providers import PROVIDERS
+from simulator.velux import DEMO_PASSWORD, DEMO_USERNAME, VeluxSimulator
+from tests.conftest import VELUX_EPOCH
+
+HOMESTATUS = "/api/homestatus"
+
+type SetupEntry = Callable[..., Awaitable[MockConfigEntry]]
+type Tick = Callable[[float], Awaitable[None]]
+
+
+@pytest.fixture
+async def velux_sim(
+    socket_enabled: Any, freezer: FrozenDateTimeFactory
+) -> AsyncIterator[VeluxSimulator]:
+    """A VELUX ACTIVE cloud with a fixed wall clock, moving 20 % per simulated second.
+
+    Time is frozen before the simulator starts, so that ``tick`` moves the clocks of
+    Home Assistant and of the simulator together.
+    """
+    sim = VeluxSimulator(epoch=VELUX_EPOCH)
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+def calls(sim: VeluxSimulator, since: int = 0) -> list[str]:
+    """Return the paths requested since the log had ``since`` entries.
+
+    A homestatus request is noted with the home it read: ``/api/homestatus:<home id>``.
+    """
+    return [
+        f"{request.path}:{request.form.get('home_id')}"
+        if request.path == HOMESTATUS
+        else request.path
+        for request in sim.requests[since:]
+    ]
+
+
+def make_entry(sim: VeluxSimulator, **data: Any) -> MockConfigEntry:
+    """Return the config entry the config flow would create for the demo account."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"VELUX ACTIVE ({DEMO_USERNAME})",
+        unique_id=f"{PROVIDER_VELUX}:{DEMO_USERNAME}",
+        data={
+            CONF_PROVIDER: PROVIDER_VELUX,
+            CONF_USERNAME: DEMO_USERNAME,
+            CONF_PASSWORD: DEMO_PASSWORD,
+            CONF_BASE_URL: sim.base_url,
+            **data,
+        },
+        options={CONF_SCAN_INTERVAL: 60},
+    )
+
+
+@pytest.fixture
+def setup_entry(
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    only_platforms: Callable[[tuple[Platform, ...]], None],
+) -> SetupEntry:
+    """Return a function that sets up an entry (only ``platforms`` when given)."""
+
+    async def _setup(
+        entry: MockConfigEntry | None = None, platforms: tuple[Platform, ...] | None = None
+    ) -> MockConfigEntry:
+        entry = entry or make_entry(velux_sim)
+        entry.add_to_hass(hass)
+        only_platforms(platforms or PLATFORMS)
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        return entry
+
+    return _setup
+
+
+@pytest.fixture
+def only_platforms(monkeypatch: pytest.MonkeyPatch) -> Callable[[tuple[Platform, ...]], None]:
+    """Return a function that limits the platforms VELUX ACTIVE entries set up (and unload)."""
+
+    def _only(platforms: tuple[Platform, ...]) -> None:
+        monkeypatch.setitem(
+            PROVIDERS, PROVIDER_VELUX, replace(PROVIDERS[PROVIDER_VELUX], platforms=platforms)
+        )
+
+    return _only
+
+
+def runtime_of(entry: MockConfigEntry) -> NetatmoRuntimeData:
+    """Return the runtime data of a loaded VELUX ACTIVE entry."""
+    data = entry.runtime_data
+    assert isinstance(data, NetatmoRuntimeData)
+    return data
+
+
+@pytest.fixture
+def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> Tick:
+    """Return a function moving Home Assistant's and the simulator's clocks forward."""
+
+    async def _tick(seconds: float) -> None:
+        freezer.tick(timedelta(seconds=seconds))
+        async_fire_time_changed(hass)
+        # Scheduled polls run as background tasks of the entry.
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+    return _tick

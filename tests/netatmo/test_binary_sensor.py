@@ -1,0 +1,68 @@
+"""Binary sensors: rain on the gateway, connectivity of every module."""
+
+from __future__ import annotations
+
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, VeluxSimulator
+from tests.helpers import state_of
+
+from .conftest import SetupEntry, Tick
+
+
+@pytest.mark.usefixtures("enable_all_entities")
+async def test_snapshot(
+    hass: HomeAssistant,
+    setup_entry: SetupEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    entry = await setup_entry(platforms=(Platform.BINARY_SENSOR,))
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+
+async def test_rain(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry(platforms=(Platform.BINARY_SENSOR,))
+    assert state_of(hass, "binary_sensor.velux_active_gateway_rain") == STATE_OFF
+    velux_sim.set_raining(HOME_ID, True)
+    await tick(60)
+    assert state_of(hass, "binary_sensor.velux_active_gateway_rain") == STATE_ON
+    assert state_of(hass, "binary_sensor.cabin_gateway_rain") == STATE_OFF
+
+
+async def test_connectivity(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry(platforms=(Platform.BINARY_SENSOR, Platform.COVER))
+    shutter = "binary_sensor.roller_shutter_connectivity"
+    gateway = "binary_sensor.velux_active_gateway_connectivity"
+    assert state_of(hass, shutter) == STATE_ON
+    assert state_of(hass, gateway) == STATE_ON
+
+    velux_sim.set_reachable(SHUTTER_ID, False)
+    await tick(60)
+    assert state_of(hass, shutter) == STATE_OFF
+    assert state_of(hass, "cover.roller_shutter") == STATE_UNAVAILABLE
+    assert state_of(hass, "cover.blackout_blind") == "open"
+
+    # An unreachable gateway takes its modules along; the rain value is unknown then.
+    velux_sim.set_reachable(SHUTTER_ID, True)
+    velux_sim.set_reachable(GATEWAY_ID, False)
+    await tick(60)
+    assert state_of(hass, gateway) == STATE_OFF
+    assert state_of(hass, "binary_sensor.velux_active_gateway_rain") == STATE_UNAVAILABLE
+    assert state_of(hass, shutter) == STATE_OFF
+    assert state_of(hass, "binary_sensor.cabin_gateway_connectivity") == STATE_ON
+
+    velux_sim.set_reachable(GATEWAY_ID, True)
+    await tick(60)
+    assert state_of(hass, gateway) == STATE_ON
+    assert state_of(hass, shutter) == STATE_ON
+    assert state_of(hass, "cover.roller_shutter") == "open"

@@ -1,0 +1,100 @@
+"""Gateway buttons: scenarios, stop all movements, identify."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
+from homeassistant.components.cover import ATTR_CURRENT_POSITION, CoverState
+from homeassistant.const import ATTR_ENTITY_ID, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from simulator.velux import (
+    GATEWAY_ID,
+    HOME_ID,
+    SMALL_GATEWAY_ID,
+    SMALL_HOME_ID,
+    VeluxSimulator,
+)
+
+from .conftest import SetupEntry, Tick, calls
+
+HOMESTATUS = "/api/homestatus"
+GATEWAY = "button.velux_active_gateway"
+
+
+def body(gateway: str, home: str = HOME_ID, **command: Any) -> dict[str, Any]:
+    return {"home": {"id": home, "modules": [{"id": gateway, **command}]}, "app_type": "app_velux"}
+
+
+async def press(hass: HomeAssistant, entity_id: str) -> None:
+    await hass.services.async_call(
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+
+
+def cover(hass: HomeAssistant, entity_id: str) -> tuple[str, int]:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state, state.attributes[ATTR_CURRENT_POSITION]
+
+
+@pytest.mark.usefixtures("enable_all_entities")
+async def test_snapshot(
+    hass: HomeAssistant,
+    setup_entry: SetupEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    entry = await setup_entry(platforms=(Platform.BUTTON,))
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+
+async def test_scenarios_and_stop(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry(platforms=(Platform.BUTTON, Platform.COVER))
+    seen = len(velux_sim.requests)
+
+    # Bedtime closes the shutter (100 -> 0 takes 5 s) and the blind: their home is read.
+    await press(hass, f"{GATEWAY}_bedtime_scenario")
+    assert velux_sim.setstate_bodies == [body(GATEWAY_ID, scenario="bedtime")]
+    assert calls(velux_sim, seen) == ["/syncapi/v1/setstate", f"{HOMESTATUS}:{HOME_ID}"]
+    assert cover(hass, "cover.roller_shutter") == (CoverState.CLOSING, 100)
+    await tick(3)
+    assert cover(hass, "cover.roller_shutter") == (CoverState.CLOSING, 40)
+
+    await press(hass, f"{GATEWAY}_stop_all_movements")
+    assert velux_sim.setstate_bodies[-1] == body(GATEWAY_ID, stop_movements="all")
+    await tick(1)
+    assert cover(hass, "cover.roller_shutter") == (CoverState.OPEN, 40)
+    polls = velux_sim.count(HOMESTATUS)
+    await tick(3)
+    await tick(3)
+    assert velux_sim.count(HOMESTATUS) == polls  # nothing moves: normal interval again
+
+    await press(hass, f"{GATEWAY}_wake_up_scenario")
+    assert velux_sim.setstate_bodies[-1] == body(GATEWAY_ID, scenario="wake_up")
+    assert cover(hass, "cover.roller_shutter") == (CoverState.OPENING, 40)
+    await tick(3)
+    assert cover(hass, "cover.roller_shutter") == (CoverState.OPEN, 100)
+
+    await press(hass, "button.cabin_gateway_bedtime_scenario")
+    assert velux_sim.setstate_bodies[-1] == body(
+        SMALL_GATEWAY_ID, home=SMALL_HOME_ID, scenario="bedtime"
+    )
+
+
+async def test_identify(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    await setup_entry(platforms=(Platform.BUTTON,))
+    polls = velux_sim.count(HOMESTATUS)
+    await press(hass, f"{GATEWAY}_identify")
+    assert velux_sim.setstate_bodies == [body(GATEWAY_ID, identify=True)]
+    assert velux_sim.identify_requests == [GATEWAY_ID]
+    assert velux_sim.count(HOMESTATUS) == polls  # nothing to confirm

@@ -1,0 +1,100 @@
+"""Sensors: room climate with unit conversion, batteries, diagnostics."""
+
+from __future__ import annotations
+
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from simulator.velux import BEDROOM_ID, SENSOR_ID, SWITCH_ID, VeluxSimulator
+from tests.helpers import state_of
+
+from .conftest import SetupEntry, Tick
+
+CLIMATE = "sensor.indoor_climate_sensor"
+
+
+@pytest.mark.usefixtures("enable_all_entities")
+async def test_snapshot(
+    hass: HomeAssistant,
+    setup_entry: SetupEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    entry = await setup_entry(platforms=(Platform.SENSOR,))
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+    assert state_of(hass, f"{CLIMATE}_temperature") == "21.5"
+
+
+async def test_diagnostic_sensors_are_disabled_by_default(
+    hass: HomeAssistant, setup_entry: SetupEntry, entity_registry: er.EntityRegistry
+) -> None:
+    await setup_entry(platforms=(Platform.SENSOR,))
+    # Signal and last seen are diagnostics, off by default.
+    for entity_id in (
+        f"{CLIMATE}_radio_signal_strength",
+        f"{CLIMATE}_last_seen",
+        "sensor.velux_active_gateway_wi_fi_signal_strength",
+    ):
+        entity = entity_registry.async_get(entity_id)
+        assert entity is not None, entity_id
+        assert entity.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        assert entity.entity_category is not None
+
+
+async def test_values_and_conversions(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry(platforms=(Platform.SENSOR,))
+    velux_sim.set_room_climate(
+        BEDROOM_ID, temperature=249, humidity=55, co2=900, lux=300, air_quality=3
+    )
+    velux_sim.set_battery(SENSOR_ID, 12)
+    velux_sim.set_battery(SWITCH_ID, 47)
+    await tick(60)
+
+    assert state_of(hass, f"{CLIMATE}_temperature") == "24.9"
+    assert state_of(hass, f"{CLIMATE}_humidity") == "55"
+    assert state_of(hass, f"{CLIMATE}_carbon_dioxide") == "900"
+    assert state_of(hass, f"{CLIMATE}_illuminance") == "300"
+    assert state_of(hass, f"{CLIMATE}_air_quality") == "3"
+    assert state_of(hass, f"{CLIMATE}_battery") == "12"
+    assert state_of(hass, "sensor.departure_switch_battery") == "47"
+
+    # A value the cloud stops sending becomes unknown.
+    velux_sim.set_room_climate(BEDROOM_ID, co2=None)
+    await tick(60)
+    assert state_of(hass, f"{CLIMATE}_carbon_dioxide") == STATE_UNKNOWN
+
+
+async def test_unreachable_sensor(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry(platforms=(Platform.SENSOR,))
+    velux_sim.set_reachable(SENSOR_ID, False)
+    await tick(60)
+    assert state_of(hass, f"{CLIMATE}_temperature") == STATE_UNAVAILABLE
+    assert state_of(hass, f"{CLIMATE}_battery") == STATE_UNAVAILABLE
+    assert state_of(hass, "sensor.departure_switch_battery") == "100"
+
+    velux_sim.set_reachable(SENSOR_ID, True)
+    await tick(60)
+    assert state_of(hass, f"{CLIMATE}_temperature") == "21.5"
+
+
+@pytest.mark.usefixtures("enable_all_entities")
+async def test_diagnostic_sensors(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    await setup_entry(platforms=(Platform.SENSOR,))
+    assert state_of(hass, f"{CLIMATE}_radio_signal_strength") == "64"
+    assert state_of(hass, "sensor.departure_switch_radio_signal_strength") == "74"
+    assert state_of(hass, "sensor.velux_active_gateway_wi_fi_signal_strength") == "58"
+    assert state_of(hass, "sensor.cabin_gateway_wi_fi_signal_strength") == "78"
+    # The simulator reports sensors seen 40 s and gateways 5 s before its clock.
+    assert state_of(hass, f"{CLIMATE}_last_seen") == "2025-06-15T15:06:00+00:00"
+    assert state_of(hass, "sensor.velux_active_gateway_last_seen") == ("2025-06-15T15:06:35+00:00")
+    assert state_of(hass, "sensor.roller_shutter_last_seen") == "2025-06-15T15:06:00+00:00"
