@@ -1,7 +1,9 @@
 """Prepare the demo Home Assistant: onboard it and add both simulated accounts.
 
 Run by scripts/demo once Home Assistant is starting. It goes through the same
-onboarding and config-flow HTTP API the web interface uses.
+onboarding and config-flow HTTP API the web interface uses. Without ``--velux`` and
+``--homely`` (``scripts/demo --no-accounts``) it only onboards: the user ``demo`` exists
+and no account is added.
 """
 
 from __future__ import annotations
@@ -88,6 +90,28 @@ async def _onboard_or_login(session: aiohttp.ClientSession, ha: str) -> str:
     return token
 
 
+async def _confirm_http_config(session: aiohttp.ClientSession, ha: str, token: str) -> None:
+    """Confirm a pending HTTP configuration (a port other than 8123), as its dialog asks.
+
+    From Home Assistant 2026.11 ``http:`` in YAML is migrated to storage as a trial that
+    reverts to port 8123 after five minutes unless the user confirms it; releases without
+    that answer the command with an error, which is fine.
+    """
+    async with session.ws_connect(f"{ha.replace('http', 'ws', 1)}/api/websocket") as ws:
+        await ws.receive_json()  # auth_required
+        await ws.send_json({"type": "auth", "access_token": token})
+        if (await ws.receive_json()).get("type") != "auth_ok":
+            raise SystemExit("The websocket API refused the demo's token")
+        await ws.send_json({"id": 1, "type": "http/config"})
+        config = await ws.receive_json()
+        if not config.get("success") or not config["result"].get("pending"):
+            return
+        await ws.send_json({"id": 2, "type": "http/config/promote"})
+        if (await ws.receive_json()).get("success"):
+            port = config["result"]["pending"].get("server_port")
+            print(f"    confirmed the HTTP configuration (port {port})")
+
+
 async def _remove_offline_extras(
     session: aiohttp.ClientSession, ha: str, headers: dict[str, str]
 ) -> None:
@@ -109,6 +133,20 @@ async def _remove_offline_extras(
         await asyncio.sleep(0.5)
 
 
+def _fit_form(account: dict[str, Any], form: dict[str, Any]) -> dict[str, Any]:
+    """Place the account's values as the form asks: a field inside a section is nested.
+
+    (A collapsed section such as "Advanced settings" arrives as ``type: expandable`` with its
+    own schema; the same form without sections takes every value at the top level.)
+    """
+    data = dict(account)
+    for field in form.get("data_schema") or []:
+        if field.get("type") == "expandable":
+            inner = {f["name"] for f in field.get("schema", [])}
+            data[field["name"]] = {k: data.pop(k) for k in list(data) if k in inner}
+    return data
+
+
 async def _add_account(
     session: aiohttp.ClientSession,
     ha: str,
@@ -126,7 +164,8 @@ async def _add_account(
     url = f"{ha}/api/config/config_entries/flow/{flow['flow_id']}"
     async with session.post(url, json={"next_step_id": provider}, headers=headers) as resp:
         resp.raise_for_status()
-    async with session.post(url, json=account, headers=headers) as resp:
+        form = await resp.json()
+    async with session.post(url, json=_fit_form(account, form), headers=headers) as resp:
         result = await resp.json()
     if result.get("type") == "create_entry":
         print(f"    added {result['title']}")
@@ -144,13 +183,17 @@ async def main(args: argparse.Namespace) -> None:
             first_run = resp.status == 200 and not all(s["done"] for s in await resp.json())
         token = await _onboard_or_login(session, args.ha)
         headers = {"Authorization": f"Bearer {token}"}
-        print("==> Adding the simulated accounts")
-        await _add_account(
-            session, args.ha, headers, "velux_active", {**VELUX_ACCOUNT, "base_url": args.velux}
-        )
-        await _add_account(
-            session, args.ha, headers, "homely", {**HOMELY_ACCOUNT, "base_url": args.homely}
-        )
+        await _confirm_http_config(session, args.ha, token)
+        if args.velux or args.homely:
+            print("==> Adding the simulated accounts")
+        if args.velux:
+            await _add_account(
+                session, args.ha, headers, "velux_active", {**VELUX_ACCOUNT, "base_url": args.velux}
+            )
+        if args.homely:
+            await _add_account(
+                session, args.ha, headers, "homely", {**HOMELY_ACCOUNT, "base_url": args.homely}
+            )
         if first_run:
             await _remove_offline_extras(session, args.ha, headers)
 
@@ -158,6 +201,6 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ha", required=True)
-    parser.add_argument("--velux", required=True)
-    parser.add_argument("--homely", required=True)
+    parser.add_argument("--velux", help="the VELUX simulator's address: add its account")
+    parser.add_argument("--homely", help="the Homely simulator's address: add its account")
     asyncio.run(main(parser.parse_args()))

@@ -231,16 +231,18 @@ class VeluxSimulator:
         password: str = DEMO_PASSWORD,
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
-        move_speed: float = 20.0,
+        move_speed: float | None = None,
         access_token_lifetime: int = 10800,
         epoch: float | None = None,
         travel_times: Mapping[str, float] | None = None,
-        realistic: bool = False,
+        realistic: bool = True,
         realtime_arrivals: bool = False,
     ) -> None:
         """Build the demo account.
 
-        ``move_speed`` is in percent per simulated second (0 = instant moves).
+        Openers move as real ones do (:data:`REALISTIC_TRAVEL_TIMES`, 20-45 s for a full
+        move) unless ``move_speed`` is given (percent per simulated second, the same for
+        every opener; 0 = instant moves) or ``realistic`` is False (20 %/s).
         ``epoch`` freezes the wall clock (``last_seen``, ``time_server``) at that Unix
         time plus :meth:`advance` offsets, which keeps snapshots stable.
         ``travel_times`` gives seconds of a full move (0 -> 100) per ``velux_type``
@@ -252,13 +254,13 @@ class VeluxSimulator:
         self.password = password
         self.client_id = client_id
         self.client_secret = client_secret
-        self.move_speed = move_speed
+        self._move_speed = 20.0 if move_speed is None else move_speed
         self.access_token_lifetime = access_token_lifetime
         self.refuse_refresh = False
         self.omit_token_expiry = False
         """Answer tokens without ``expires_in`` / ``expire_in`` (they still expire)."""
         self.travel_times: dict[str, float] = dict(travel_times if travel_times is not None else {})
-        if realistic and travel_times is None:
+        if realistic and travel_times is None and move_speed is None:
             self.travel_times = dict(REALISTIC_TRAVEL_TIMES)
         self.realtime_arrivals = realtime_arrivals
         self.sign_key: bytes | None = None
@@ -274,6 +276,11 @@ class VeluxSimulator:
         """Send pushes whose ``extra_params`` only name ``home_id``."""
         self.ws_refuse_subscriptions = False
         """Refuse every Subscribe (error status, then close)."""
+        self.revoked_homes: set[str] = set()
+        """Homes whose share was revoked: homestatus answers error 21 (homesdata still lists
+        them, as it does for a while)."""
+        self.ws_enabled = True
+        """False: the realtime service is down (``/ws/`` answers HTTP 503)."""
         self.ws_push_paused = False
         """Stop pushing events (heartbeats are still answered)."""
         self.ws_stalled = False
@@ -412,6 +419,17 @@ class VeluxSimulator:
                     module.obstacle = None
                 module.jump(end, now)
         self._publish()
+
+    @property
+    def move_speed(self) -> float:
+        """Return the speed (percent per simulated second) of openers without a travel time."""
+        return self._move_speed
+
+    @move_speed.setter
+    def move_speed(self, speed: float) -> None:
+        """Move every opener at ``speed`` from now on (0 = instant; travel times dropped)."""
+        self._move_speed = speed
+        self.travel_times = {}
 
     def speed(self, module_id: str) -> float:
         """Return the speed of an opener in percent per simulated second (0 = instant)."""
@@ -854,7 +872,7 @@ class VeluxSimulator:
         home_id = self._param(request, "home_id")
         if home_id is None:
             return _error(400, CODE_MISSING_ARGS, "Missing arguments")
-        if home_id not in self._homes:
+        if home_id not in self._homes or home_id in self.revoked_homes:
             return _error(400, CODE_INVALID_ID, "Invalid id")
         return self._ok(self._home_status(home_id))
 
@@ -985,8 +1003,10 @@ class VeluxSimulator:
         self.last_scenario[gateway.home_id] = scenario
         if scenario == "away":
             self.departure_homes.add(gateway.home_id)
+            gateway.status["locked"] = True  # departure mode: the gateway locks
         elif scenario == "home":
             self.departure_homes.discard(gateway.home_id)
+            gateway.status["locked"] = False
         for item in self._bridged(gateway.id):
             if item.type != OPENER or not self._reachable(item):
                 continue
@@ -1281,7 +1301,7 @@ class VeluxSimulator:
         """Wait until ``count`` connections are subscribed (TimeoutError otherwise)."""
         async with asyncio.timeout(within):
             while self.ws_subscribers < count:  # noqa: ASYNC110 - a test helper that polls
-                await asyncio.sleep(0.005)
+                await asyncio.sleep(0)
 
     async def ws_disconnect(self, *, abort: bool = False, grace: float = 2.0) -> int:
         """End every WebSocket connection from the server side; return how many.
@@ -1296,10 +1316,12 @@ class VeluxSimulator:
                 transport.abort()
             else:
                 client.queue.put_nowait(("close", 1001))
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(grace):
-                while any(client in self._ws_clients for client in clients):  # noqa: ASYNC110
-                    await asyncio.sleep(0.005)
+        # Loop turns, not timers: tests run on a frozen clock (``grace`` is real seconds).
+        deadline = time.clock_gettime(time.CLOCK_MONOTONIC) + grace
+        while any(client in self._ws_clients for client in clients):  # noqa: ASYNC110
+            if time.clock_gettime(time.CLOCK_MONOTONIC) > deadline:
+                break
+            await asyncio.sleep(0)
         return len(clients)
 
     async def ws_send_raw(self, payload: Any) -> None:
@@ -1308,6 +1330,8 @@ class VeluxSimulator:
         await asyncio.sleep(0)
 
     async def _handle_ws(self, request: web.Request) -> web.StreamResponse:
+        if not self.ws_enabled:
+            return web.Response(status=503, text="Service Unavailable")
         ws = web.WebSocketResponse(autoping=False)
         await ws.prepare(request)
         self.ws_connections += 1

@@ -1,13 +1,20 @@
-"""Test helpers shared by both providers."""
+"""Test helpers shared by both providers.
+
+Tests find entities and devices through the registries, never by a generated entity id:
+each release generates them its own way (2026.10 puts the area first:
+``sensor.entrance_motion_hallway_temperature``), and users may rename them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from syrupy.assertion import SnapshotAssertion
+
+from custom_components.velux_homely.const import DOMAIN
 
 
 def state_of(hass: HomeAssistant, entity_id: str) -> str:
@@ -15,6 +22,57 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str:
     state = hass.states.get(entity_id)
     assert state is not None, entity_id
     return state.state
+
+
+def find_entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str | None:
+    """Return the entity id of our entity ``unique_id`` on ``platform`` (None: not registered)."""
+    return er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
+
+
+def entity_id_of(hass: HomeAssistant, platform: str, unique_id: str) -> str:
+    """Return the entity id of our entity ``unique_id`` on ``platform``, which must exist."""
+    entity_id = find_entity_id(hass, platform, unique_id)
+    assert entity_id is not None, (platform, unique_id)
+    return entity_id
+
+
+class Ent(NamedTuple):
+    """One of our entities as the registry knows it: platform domain and unique id."""
+
+    platform: str
+    unique_id: str
+
+    def entity_id(self, hass: HomeAssistant) -> str:
+        """Return its entity id (it must be registered)."""
+        return entity_id_of(hass, self.platform, self.unique_id)
+
+    def registered(self, hass: HomeAssistant) -> bool:
+        """Return True when the entity registry has it."""
+        return find_entity_id(hass, self.platform, self.unique_id) is not None
+
+    def current(self, hass: HomeAssistant) -> State | None:
+        """Return its state object (None: not registered or no state, e.g. disabled)."""
+        entity_id = find_entity_id(hass, self.platform, self.unique_id)
+        return None if entity_id is None else hass.states.get(entity_id)
+
+    def state(self, hass: HomeAssistant) -> str:
+        """Return its state, which must exist."""
+        return state_of(hass, self.entity_id(hass))
+
+    def attributes(self, hass: HomeAssistant) -> dict[str, Any]:
+        """Return the attributes of its state, which must exist."""
+        state = self.current(hass)
+        assert state is not None, self
+        return dict(state.attributes)
+
+
+def device_of(hass: HomeAssistant, entry: ConfigEntry, identifier: str) -> dr.DeviceEntry | None:
+    """Return the entry's device with our identifier ``identifier`` (None: not registered)."""
+    registry = dr.async_get(hass)
+    for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if (DOMAIN, identifier) in device.identifiers:
+            return device
+    return None
 
 
 def snapshot_devices(hass: HomeAssistant, entry: ConfigEntry, snapshot: SnapshotAssertion) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import re
+from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType, section
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
@@ -53,25 +55,48 @@ def test_brand_images() -> None:
 
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
-@pytest.mark.parametrize("advanced", [False, True])
-def test_every_account_field_has_a_label(provider: str, advanced: bool) -> None:
-    """Each field of the account, reconfigure and options forms is translated."""
-    spec = PROVIDERS[provider]
-    fields = {str(key) for key in spec.account_schema(advanced, {}).schema}
+def test_every_account_field_has_a_label(provider: str) -> None:
+    """Each field of the account and reconfigure forms, and of their sections, is translated."""
+    schema = PROVIDERS[provider].account_schema({}).schema
+    fields = {str(key) for key, value in schema.items() if not isinstance(value, section)}
+    sections = {str(key): value for key, value in schema.items() if isinstance(value, section)}
+    assert set(sections) == {"advanced"}
     for step in (provider, "reconfigure"):
-        data = STRINGS["config"]["step"][step]["data"]
-        described = STRINGS["config"]["step"][step]["data_description"]
-        assert fields <= set(data), (step, fields - set(data))
-        assert fields <= set(described), (step, fields - set(described))
+        strings = STRINGS["config"]["step"][step]
+        _assert_labelled(strings, fields, step)
+        for name, form_section in sections.items():
+            labels = strings["sections"][name]
+            assert labels["name"], (step, name)
+            _assert_labelled(labels, {str(key) for key in form_section.schema.schema}, step)
     assert provider in STRINGS["config"]["step"]["user"]["menu_options"]
+
+
+def _assert_labelled(strings: dict[str, Any], fields: set[str], where: str) -> None:
+    assert fields <= set(strings["data"]), (where, fields - set(strings["data"]))
+    described = set(strings["data_description"])
+    assert fields <= described, (where, fields - described)
 
 
 @pytest.mark.parametrize("provider", list(PROVIDERS))
 async def test_every_option_has_a_label(hass: HomeAssistant, provider: str) -> None:
+    """Each options form (behind the menu, if any) labels and describes its fields."""
     entry = MockConfigEntry(domain=DOMAIN, data={CONF_PROVIDER: provider})
     entry.add_to_hass(hass)
     result = await hass.config_entries.options.async_init(entry.entry_id)
-    fields = {str(key) for key in result["data_schema"].schema}
-    step = STRINGS["options"]["step"][result["step_id"]]
-    assert fields <= set(step["data"])
-    assert fields <= set(step["data_description"])
+    forms = [result]
+    if result["type"] is FlowResultType.MENU:
+        menu = STRINGS["options"]["step"][result["step_id"]]["menu_options"]
+        assert set(result["menu_options"]) <= set(menu)
+        forms = []
+        for option in result["menu_options"]:
+            flow = await hass.config_entries.options.async_init(entry.entry_id)
+            forms.append(
+                await hass.config_entries.options.async_configure(
+                    flow["flow_id"], {"next_step_id": option}
+                )
+            )
+    shown = [form for form in forms if form["type"] is FlowResultType.FORM]
+    assert shown
+    for form in shown:
+        fields = {str(key) for key in form["data_schema"].schema}
+        _assert_labelled(STRINGS["options"]["step"][form["step_id"]], fields, form["step_id"])

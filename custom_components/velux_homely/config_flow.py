@@ -3,7 +3,9 @@
 Provider packages describe their account form, how to validate it and their options
 flow (``<provider>/config_flow.py``, gathered in :class:`~.types.Provider`); this module
 owns the flow itself: errors, one entry per account, reauthentication and
-reconfiguration.
+reconfiguration. Rarely needed settings sit in the form's collapsed "Advanced settings"
+section (:func:`~.types.advanced_section`), shown to every user; its values arrive nested
+and are flattened before validation, so providers and entry data see plain keys.
 """
 
 from __future__ import annotations
@@ -31,9 +33,6 @@ from .api.errors import (
     RateLimitedError,
 )
 from .const import (
-    CONF_BASE_URL,
-    CONF_CLIENT_ID,
-    CONF_CLIENT_SECRET,
     CONF_PROVIDER,
     CONF_TOKEN,
     DOMAIN,
@@ -42,10 +41,13 @@ from .const import (
     PROVIDER_VELUX,
 )
 from .providers import PROVIDERS, provider_of
-from .types import Provider, ValidatedAccount, ValidationFailed, VeluxHomelyConfigEntry
-
-# Fields only shown in advanced mode: kept from the entry when the form hides them.
-ADVANCED_FIELDS = (CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_BASE_URL)
+from .types import (
+    SECTION_ADVANCED,
+    Provider,
+    ValidatedAccount,
+    ValidationFailed,
+    VeluxHomelyConfigEntry,
+)
 
 PASSWORD_SCHEMA = vol.Schema(
     {vol.Required(CONF_PASSWORD): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))}
@@ -55,6 +57,13 @@ PASSWORD_SCHEMA = vol.Schema(
 def _unique_id(provider: str, account: ValidatedAccount) -> str:
     """Namespace the account id: one e-mail can have both a VELUX and a Homely account."""
     return f"{provider}:{account.unique_id}"
+
+
+def _flattened(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the account form's input with the advanced section's values at top level."""
+    data = {key: value for key, value in user_input.items() if key != SECTION_ADVANCED}
+    data.update(user_input.get(SECTION_ADVANCED) or {})
+    return data
 
 
 def _without_secrets(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,8 +96,10 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Show the provider's account form, validate it and create the entry."""
         errors: dict[str, str] = {}
+        defaults: dict[str, Any] = {}
         if user_input is not None:
-            account = await self._async_validate(spec, user_input, errors)
+            data = _flattened(user_input)
+            account = await self._async_validate(spec, data, errors)
             if account is not None:
                 await self.async_set_unique_id(_unique_id(spec.key, account))
                 self._abort_if_unique_id_configured()
@@ -97,12 +108,9 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
                     data={**account.data, CONF_PROVIDER: spec.key},
                     options=dict(spec.default_options),
                 )
+            defaults = _without_secrets(data)
         return self.async_show_form(
-            step_id=spec.key,
-            data_schema=spec.account_schema(
-                self.show_advanced_options, _without_secrets(user_input or {})
-            ),
-            errors=errors,
+            step_id=spec.key, data_schema=spec.account_schema(defaults), errors=errors
         )
 
     async def _async_validate(
@@ -167,12 +175,7 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         defaults = _without_secrets(entry.data)
         if user_input is not None:
-            kept = (
-                {}
-                if self.show_advanced_options
-                else {key: entry.data[key] for key in ADVANCED_FIELDS if key in entry.data}
-            )
-            data = {**kept, **user_input}
+            data = _flattened(user_input)
             account = await self._async_validate(spec, data, errors)
             if account is not None:
                 await self.async_set_unique_id(_unique_id(spec.key, account))
@@ -180,10 +183,10 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_update_reload_and_abort(
                     entry, data={**account.data, CONF_PROVIDER: spec.key}
                 )
-            defaults = _without_secrets(user_input)
+            defaults = _without_secrets(data)
         return self.async_show_form(
             step_id="reconfigure",
-            data_schema=spec.account_schema(self.show_advanced_options, defaults),
+            data_schema=spec.account_schema(defaults),
             errors=errors,
             description_placeholders={"provider": spec.name},
         )

@@ -12,12 +12,20 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
-from .api.errors import ApiError, AuthenticationError, CommandError, RateLimitedError
+from .api.errors import (
+    ApiError,
+    AuthenticationError,
+    CommandError,
+    RateLimitedError,
+    SignatureRequiredError,
+)
 from .const import DOMAIN, LOGGER
 
 # Home Assistant's default refresh debouncer holds a second request for 10 s;
 # after a command we want the confirmation poll within a second or two.
 REQUEST_REFRESH_COOLDOWN = 1.0
+MIN_DELAY = 0.1
+"""Shortest delay (seconds) a read is scheduled with."""
 
 
 class VeluxHomelyCoordinator[DataT](DataUpdateCoordinator[DataT]):
@@ -94,6 +102,8 @@ class VeluxHomelyCoordinator[DataT](DataUpdateCoordinator[DataT]):
         # listener nothing is scheduled: the first one schedules with that interval.
         interval = self.update_interval
         if interval is not None and next_read_in is not None:
+            # A zero interval would mean "no polling" to Home Assistant.
+            next_read_in = max(next_read_in, MIN_DELAY)
             self.update_interval = timedelta(seconds=next_read_in)
             self._next_read = self.hass.loop.time() + next_read_in
         self.async_set_updated_data(data)
@@ -127,6 +137,12 @@ class VeluxHomelyCoordinator[DataT](DataUpdateCoordinator[DataT]):
         except RateLimitedError as err:
             raise HomeAssistantError(
                 translation_domain=DOMAIN, translation_key="rate_limited"
+            ) from err
+        except SignatureRequiredError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="signature_required",
+                translation_placeholders={"name": ", ".join(err.module_ids)},
             ) from err
         except CommandError as err:
             raise HomeAssistantError(

@@ -9,8 +9,9 @@ from .netatmo import cover as netatmo_cover
 from .providers import async_setup_provider_platform
 from .types import VeluxHomelyConfigEntry
 
-# Commands go one at a time: signed commands must never share a nonce.
-PARALLEL_UPDATES = 1
+# The covers of one service call (a group, a scene) run together, so that their moves
+# go out as one setstate; the coordinator hands out the nonces of signed ones.
+PARALLEL_UPDATES = 0
 
 
 async def async_setup_entry(

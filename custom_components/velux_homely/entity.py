@@ -5,7 +5,14 @@
   read worked, the device is known and the description's ``available_fn`` says so.
 * :func:`async_add_entities_for_devices`: entities for the devices known now and for
   every device or state that appears later (no reload needed).
+* :func:`async_register_device`: create or update a device and link it to the device it
+  is reached through (a Homely sensor to its gateway).
 * :func:`async_remove_stale_devices`: detach the devices the cloud no longer reports.
+
+Both use only registry calls every supported release offers without deprecation: device
+info can name the parent only as ``via_device`` (deprecated from 2026.10) or
+``via_device_id`` (unknown before), and a device belongs to one config entry from 2026.10
+(``remove_config_entry_id`` is deprecated there; a device of our entry alone is removed).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity, EntityDescription
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -130,6 +138,37 @@ def async_add_entities_for_devices[SubjectT, DescriptionT: VeluxHomelyEntityDesc
 
 
 @callback
+def async_register_device(
+    hass: HomeAssistant,
+    entry: ConfigEntry[Any],
+    info: DeviceInfo,
+    *,
+    via_device: dr.DeviceEntry | None = None,
+) -> dr.DeviceEntry:
+    """Create or update the device of ``info``, reached through ``via_device`` if given.
+
+    ``info`` must not name the parent itself: the link is set on the registry entry.
+    """
+    registry = dr.async_get(hass)
+    device = registry.async_get_or_create(config_entry_id=entry.entry_id, **info)
+    if via_device is not None and device.via_device_id != via_device.id:
+        device = registry.async_update_device(device.id, via_device_id=via_device.id) or device
+    return device
+
+
+@callback
+def _async_detach_device(
+    registry: dr.DeviceRegistry, device: dr.DeviceEntry, entry_id: str
+) -> None:
+    """Remove ``entry_id`` from a device: the device itself when no other entry has it."""
+    # From 2026.10 a device belongs to exactly one config entry (``config_entry_id``).
+    if getattr(device, "config_entry_id", None) == entry_id or device.config_entries == {entry_id}:
+        registry.async_remove_device(device.id)
+    else:
+        registry.async_update_device(device.id, remove_config_entry_id=entry_id)
+
+
+@callback
 def async_remove_stale_devices(
     hass: HomeAssistant, entry: ConfigEntry[Any], current_ids: Iterable[str]
 ) -> None:
@@ -145,4 +184,4 @@ def async_remove_stale_devices(
         ids = {ident for domain, ident in device.identifiers if domain == DOMAIN}
         if ids and not ids & keep:
             LOGGER.debug("Removing device %s: no longer reported by the cloud", device.name)
-            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
+            _async_detach_device(registry, device, entry.entry_id)

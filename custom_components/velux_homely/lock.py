@@ -1,16 +1,16 @@
-"""Lock platform: the Yale Doorman lock state of Homely."""
+"""Lock platform: the departure mode of each VELUX ACTIVE gateway."""
 
 from __future__ import annotations
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
-from .homely import lock as homely_lock
+from .netatmo import lock as netatmo_lock
 from .providers import async_setup_provider_platform
 from .types import VeluxHomelyConfigEntry
 
-# Read-only: the Homely API cannot lock or unlock.
-PARALLEL_UPDATES = 0
+# Commands go one at a time.
+PARALLEL_UPDATES = 1
 
 
 async def async_setup_entry(
@@ -18,10 +18,10 @@ async def async_setup_entry(
     entry: VeluxHomelyConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Hand the entry to its provider's lock module."""
+    """Hand the entry to its provider's lock module (Homely has none: read-only API)."""
     await async_setup_provider_platform(
         hass,
         entry,
         async_add_entities,
-        homely=homely_lock.async_setup_entry,
+        netatmo=netatmo_lock.async_setup_entry,
     )

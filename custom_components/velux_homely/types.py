@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigEntry, OptionsFlow
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import section
 import voluptuous as vol
 
 if TYPE_CHECKING:
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
 
 type VeluxHomelyConfigEntry = ConfigEntry[NetatmoRuntimeData | HomelyRuntimeData]
 """A config entry of this integration: one cloud account."""
+
+SECTION_ADVANCED: Final = "advanced"
+"""The account form's collapsed section of rarely needed settings (service address, app
+identity). The flow receives its values nested: ``user_input["advanced"]["base_url"]``."""
+
+
+def advanced_section(fields: Mapping[vol.Marker, Any]) -> dict[vol.Marker, Any]:
+    """Return the account form's entry of the collapsed "Advanced settings" section."""
+    return {vol.Required(SECTION_ADVANCED): section(vol.Schema(dict(fields)), {"collapsed": True})}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,8 +62,9 @@ class Provider:
     name: str
     """The cloud's name as users know it (``VELUX ACTIVE``, ``Homely``)."""
     platforms: tuple[Platform, ...]
-    account_schema: Callable[[bool, Mapping[str, Any]], vol.Schema]
-    """Account step schema: (show advanced settings, defaults) -> schema."""
+    account_schema: Callable[[Mapping[str, Any]], vol.Schema]
+    """Account step schema from the defaults (flat, as in entry data); rarely needed
+    settings go in :func:`advanced_section`, whose values the flow flattens again."""
     async_validate: Callable[[HomeAssistant, dict[str, Any]], Awaitable[ValidatedAccount]]
     """Log in with the user input and prove the account works."""
     options_flow: Callable[[], OptionsFlow]

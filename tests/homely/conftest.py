@@ -32,9 +32,11 @@ from simulator.homely import (
     DEMO_PASSWORD,
     DEMO_USERNAME,
     LOCATION_ID,
+    MOTION_ID,
     USER_ID,
     HomelySimulator,
 )
+from tests.helpers import Ent
 
 HOME = f"/homely/home/{LOCATION_ID}"
 CABIN_HOME = f"/homely/home/{CABIN_LOCATION_ID}"
@@ -44,6 +46,19 @@ LOCATIONS = "/homely/locations"
 PING_SECONDS = 100_000.0
 
 type Tick = Callable[[float], Awaitable[None]]
+
+
+def ent(platform: Platform, device_id: str, key: str) -> Ent:
+    """Return the entity ``key`` of a Homely device (unique id ``<device id>_<key>``)."""
+    return Ent(platform, f"{device_id}_{key}")
+
+
+PANEL = ent(Platform.ALARM_CONTROL_PANEL, LOCATION_ID, "alarm")
+"""The alarm panel of the demo home."""
+CABIN_PANEL = ent(Platform.ALARM_CONTROL_PANEL, CABIN_LOCATION_ID, "alarm")
+"""The alarm panel of the cabin."""
+MOTION = ent(Platform.BINARY_SENSOR, MOTION_ID, "motion")
+"""The motion sensor in the demo home's hallway."""
 
 
 @pytest.fixture(autouse=True)

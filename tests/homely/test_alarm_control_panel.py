@@ -15,11 +15,8 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.velux_homely.homely import alarm_control_panel
 from simulator.homely import LOCATION_ID, HomelySimulator
-from tests.helpers import state_of
 
-from .conftest import until
-
-PANEL = "alarm_control_panel.demo_home"
+from .conftest import PANEL, until
 
 
 @pytest.fixture
@@ -58,7 +55,7 @@ async def test_alarm_states(
     shown: str,
 ) -> None:
     await homely_sim.set_alarm_state(LOCATION_ID, homely)
-    await until(lambda: state_of(hass, PANEL) == shown)
+    await until(lambda: PANEL.state(hass) == shown)
 
 
 async def test_unknown_alarm_state_is_logged_once(
@@ -69,15 +66,14 @@ async def test_unknown_alarm_state_is_logged_once(
 ) -> None:
     alarm_control_panel._warned.discard("ARMED_ON_THE_MOON")
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_ON_THE_MOON", user_name="Ola")
-    await until(lambda: state_of(hass, PANEL) == STATE_UNKNOWN)
-    panel = hass.states.get(PANEL)
-    assert panel is not None
-    assert panel.attributes["homely_state"] == "ARMED_ON_THE_MOON"
-    assert panel.attributes["changed_by"] == "Ola"
+    await until(lambda: PANEL.state(hass) == STATE_UNKNOWN)
+    attributes = PANEL.attributes(hass)
+    assert attributes["homely_state"] == "ARMED_ON_THE_MOON"
+    assert attributes["changed_by"] == "Ola"
     await homely_sim.set_alarm_state(LOCATION_ID, "DISARMED")
-    await until(lambda: state_of(hass, PANEL) == "disarmed")
+    await until(lambda: PANEL.state(hass) == "disarmed")
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_ON_THE_MOON", user_name="Kari")
-    await until(lambda: hass.states.get(PANEL).attributes["changed_by"] == "Kari")
+    await until(lambda: PANEL.attributes(hass)["changed_by"] == "Kari")
     warnings = [r for r in caplog.records if "Unknown Homely alarm state" in r.getMessage()]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
@@ -86,10 +82,10 @@ async def test_unknown_alarm_state_is_logged_once(
 async def test_disarm_is_refused(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
-            ALARM_DOMAIN, "alarm_disarm", {ATTR_ENTITY_ID: PANEL}, blocking=True
+            ALARM_DOMAIN, "alarm_disarm", {ATTR_ENTITY_ID: PANEL.entity_id(hass)}, blocking=True
         )
     assert err.value.translation_key == "read_only"
-    assert state_of(hass, PANEL) == "disarmed"
+    assert PANEL.state(hass) == "disarmed"
 
 
 @pytest.mark.parametrize(
@@ -109,16 +105,16 @@ async def test_arm_actions_are_not_offered(
     # no supported features: Home Assistant refuses before calling the entity
     with pytest.raises(HomeAssistantError):
         await hass.services.async_call(
-            ALARM_DOMAIN, service, {ATTR_ENTITY_ID: PANEL}, blocking=True
+            ALARM_DOMAIN, service, {ATTR_ENTITY_ID: PANEL.entity_id(hass)}, blocking=True
         )
-    assert state_of(hass, PANEL) == "disarmed"
+    assert PANEL.state(hass) == "disarmed"
 
 
 async def test_direct_arm_calls_raise_read_only(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     component = hass.data["entity_components"][ALARM_DOMAIN]
-    panel = component.get_entity(PANEL)
+    panel = component.get_entity(PANEL.entity_id(hass))
     for method in (
         panel.async_alarm_arm_away,
         panel.async_alarm_arm_home,

@@ -7,10 +7,11 @@ from typing import Any
 
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.velux_homely.api.homely import DEFAULT_BASE_URL
 from custom_components.velux_homely.const import DOMAIN
 from simulator.homely import (
     CABIN_LOCATION_ID,
@@ -21,14 +22,11 @@ from simulator.homely import (
     HomelySimulator,
 )
 
-from .conftest import make_entry, runtime_of
+from .conftest import PANEL, make_entry, runtime_of
 
 
-async def _form(hass: HomeAssistant, *, advanced: bool = False) -> dict[str, Any]:
-    context: dict[str, Any] = {"source": SOURCE_USER}
-    if advanced:
-        context["show_advanced_options"] = True
-    menu = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+async def _form(hass: HomeAssistant) -> dict[str, Any]:
+    menu = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert menu["type"] is FlowResultType.MENU
     assert "homely" in menu["menu_options"]
     form = await hass.config_entries.flow.async_configure(
@@ -43,17 +41,41 @@ def _fields(form: dict[str, Any]) -> list[str]:
     return [str(key) for key in form["data_schema"].schema]
 
 
-async def test_advanced_form_sets_the_service_address(
+def _advanced(form: dict[str, Any]) -> section:
+    """Return the form's "Advanced settings" section."""
+    schema = form["data_schema"].schema
+    return schema[next(key for key in schema if str(key) == "advanced")]
+
+
+def _account(sim: HomelySimulator, password: str = DEMO_PASSWORD) -> dict[str, Any]:
+    """Return the account form's input for ``sim`` (the section's values nested)."""
+    return {
+        "username": DEMO_USERNAME,
+        "password": password,
+        "advanced": {"base_url": sim.base_url},
+    }
+
+
+async def test_service_address_is_in_a_collapsed_section(hass: HomeAssistant) -> None:
+    form = await _form(hass)
+    assert _fields(form) == ["username", "password", "advanced"]
+    advanced = _advanced(form)
+    assert advanced.options == {"collapsed": True}
+    [base_url] = advanced.schema.schema
+    assert str(base_url) == "base_url"
+    assert base_url.default() == DEFAULT_BASE_URL
+
+
+async def test_advanced_section_sets_the_service_address(
     hass: HomeAssistant, homely_sim: HomelySimulator
 ) -> None:
-    form = await _form(hass, advanced=True)
-    assert _fields(form) == ["username", "password", "base_url"]
+    form = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
         {
             "username": f"  {DEMO_USERNAME} ",
             "password": DEMO_PASSWORD,
-            "base_url": homely_sim.base_url + "/",
+            "advanced": {"base_url": homely_sim.base_url + "/"},
         },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -76,11 +98,6 @@ async def test_advanced_form_sets_the_service_address(
     ]
     await hass.async_block_till_done()
     assert await hass.config_entries.async_unload(entry.entry_id)
-
-
-async def test_simple_form_has_no_service_address(hass: HomeAssistant) -> None:
-    form = await _form(hass)
-    assert _fields(form) == ["username", "password"]
 
 
 async def test_default_address_is_not_stored(
@@ -122,26 +139,31 @@ async def test_errors(
         homely_sim.fail_next(1, status=503, path="/homely/oauth/token")
     else:
         homely_sim.locations.clear()
-    form = await _form(hass, advanced=True)
+    form = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
-        form["flow_id"],
-        {"username": DEMO_USERNAME, "password": password, "base_url": homely_sim.base_url},
+        form["flow_id"], _account(homely_sim, password)
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
-    # the form keeps the e-mail, never the password
+    # the form keeps the e-mail and the service address, never the password
     defaults = {
         str(key): key.default() for key in result["data_schema"].schema if callable(key.default)
     }
     assert defaults["username"] == DEMO_USERNAME
     assert "password" not in defaults
+    [base_url] = _advanced(result).schema.schema
+    assert base_url.default() == homely_sim.base_url
 
 
 async def test_unreachable_address(hass: HomeAssistant, homely_sim: HomelySimulator) -> None:
-    form = await _form(hass, advanced=True)
+    form = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"],
-        {"username": DEMO_USERNAME, "password": DEMO_PASSWORD, "base_url": "not a url"},
+        {
+            "username": DEMO_USERNAME,
+            "password": DEMO_PASSWORD,
+            "advanced": {"base_url": "not a url"},
+        },
     )
     assert result["errors"] == {"base": "cannot_connect"}
 
@@ -154,26 +176,16 @@ async def test_email_is_the_id_without_user_id(
             "name": loc.name,
             "locationId": loc.location_id,
         }
-    form = await _form(hass, advanced=True)
+    form = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
-        form["flow_id"],
-        {
-            "username": DEMO_USERNAME.upper(),
-            "password": DEMO_PASSWORD,
-            "base_url": homely_sim.base_url,
-        },
+        form["flow_id"], {**_account(homely_sim), "username": DEMO_USERNAME.upper()}
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "invalid_auth"}
-    form = await _form(hass, advanced=True)
+    form = await _form(hass)
     homely_sim.username = DEMO_USERNAME.upper()
     result = await hass.config_entries.flow.async_configure(
-        form["flow_id"],
-        {
-            "username": DEMO_USERNAME.upper(),
-            "password": DEMO_PASSWORD,
-            "base_url": homely_sim.base_url,
-        },
+        form["flow_id"], {**_account(homely_sim), "username": DEMO_USERNAME.upper()}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["result"].unique_id == f"homely:{DEMO_USERNAME}"
@@ -183,11 +195,8 @@ async def test_email_is_the_id_without_user_id(
 
 async def test_already_configured(hass: HomeAssistant, homely_sim: HomelySimulator) -> None:
     make_entry(homely_sim).add_to_hass(hass)
-    form = await _form(hass, advanced=True)
-    result = await hass.config_entries.flow.async_configure(
-        form["flow_id"],
-        {"username": DEMO_USERNAME, "password": DEMO_PASSWORD, "base_url": homely_sim.base_url},
-    )
+    form = await _form(hass)
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], _account(homely_sim))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
 
@@ -220,4 +229,4 @@ async def test_options_pick_locations(
     runtime = runtime_of(loaded_entry)
     assert list(runtime.coordinators) == [CABIN_LOCATION_ID]
     assert runtime.poll_interval == timedelta(minutes=5)
-    assert hass.states.get("alarm_control_panel.demo_home") is None
+    assert PANEL.current(hass) is None

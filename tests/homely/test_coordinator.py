@@ -4,25 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from simulator.homely import (
     CABIN_ENTRY_ID,
+    ENTRY_ID,
     FLOOD_ID,
     LOCATION_ID,
     MOTION_ID,
     HomelySimulator,
 )
-from tests.helpers import state_of
 
-from .conftest import CABIN_HOME, HOME, Tick, idle, reconnected, runtime_of, settle, until
+from .conftest import (
+    CABIN_HOME,
+    HOME,
+    MOTION,
+    PANEL,
+    Tick,
+    ent,
+    idle,
+    reconnected,
+    runtime_of,
+    settle,
+    until,
+)
 
-MOTION = "binary_sensor.motion_hallway_motion"
-PANEL = "alarm_control_panel.demo_home"
+BINARY_SENSOR = Platform.BINARY_SENSOR
+SENSOR = Platform.SENSOR
 
 
 async def _go_offline(hass: HomeAssistant, sim: HomelySimulator, entry: MockConfigEntry) -> None:
@@ -37,17 +49,19 @@ async def _go_offline(hass: HomeAssistant, sim: HomelySimulator, entry: MockConf
 async def test_slow_read_while_live_and_device_added_and_removed(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
 ) -> None:
+    old_flood = ent(BINARY_SENSOR, FLOOD_ID, "moisture")
+    old_flood_id = old_flood.entity_id(hass)
     await tick(1790)
     assert homely_sim.count(HOME) == 1
     # events do not postpone the slow read
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await until(lambda: state_of(hass, MOTION) == "on")
+    await until(lambda: MOTION.state(hass) == "on")
 
     new_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Basement flood")
     homely_sim.remove_device(FLOOD_ID)
     await tick(11)
     assert homely_sim.count(HOME) == 2
-    assert state_of(hass, "binary_sensor.basement_flood_moisture") == "off"
+    assert ent(BINARY_SENSOR, new_id, "moisture").state(hass) == "off"
     devices = dr.async_get(hass)
     ids = {
         ident
@@ -56,8 +70,8 @@ async def test_slow_read_while_live_and_device_added_and_removed(
     }
     assert FLOOD_ID not in ids
     assert new_id in ids
-    assert er.async_get(hass).async_get("binary_sensor.flood_alarm_moisture") is None
-    assert hass.states.get("binary_sensor.flood_alarm_moisture") is None
+    assert not old_flood.registered(hass)
+    assert hass.states.get(old_flood_id) is None
     # the cabin's devices are kept (it was read too, once, at its own time)
     assert CABIN_ENTRY_ID in ids
     # the next read is 30 minutes away again
@@ -72,13 +86,13 @@ async def test_offline_device_is_unavailable(
 ) -> None:
     homely_sim.set_online(MOTION_ID, False)
     await tick(1801)
-    assert state_of(hass, MOTION) == STATE_UNAVAILABLE
-    assert state_of(hass, "sensor.motion_hallway_temperature") == STATE_UNAVAILABLE
-    assert state_of(hass, "binary_sensor.motion_hallway_connectivity") == "off"
-    assert state_of(hass, "binary_sensor.front_door_opening") == "off"
+    assert MOTION.state(hass) == STATE_UNAVAILABLE
+    assert ent(SENSOR, MOTION_ID, "temperature").state(hass) == STATE_UNAVAILABLE
+    assert ent(BINARY_SENSOR, MOTION_ID, "connectivity").state(hass) == "off"
+    assert ent(BINARY_SENSOR, ENTRY_ID, "opening").state(hass) == "off"
     homely_sim.set_online(MOTION_ID, True)
     await tick(1801)
-    assert state_of(hass, MOTION) == "off"
+    assert MOTION.state(hass) == "off"
 
 
 async def test_polls_while_the_connection_is_down_within_the_read_budget(
@@ -96,17 +110,17 @@ async def test_polls_while_the_connection_is_down_within_the_read_budget(
     assert homely_sim.count(HOME) == 2
     await tick(2)
     assert homely_sim.count(HOME) == 3
-    assert state_of(hass, MOTION) == "off"
+    assert MOTION.state(hass) == "off"
     diagnostics = runtime_of(loaded_entry).coordinators[LOCATION_ID].diagnostics()
     assert diagnostics["reads_held_back"] == 1
     # REST down too: the entities go unavailable, polling goes on
     homely_sim.fail_next(1, status=502, path=HOME)
     await tick(120)
     assert homely_sim.count(HOME) == 4
-    assert state_of(hass, MOTION) == STATE_UNAVAILABLE
+    assert MOTION.state(hass) == STATE_UNAVAILABLE
     await tick(900)
     assert homely_sim.count(HOME) == 5
-    assert state_of(hass, MOTION) == "off"
+    assert MOTION.state(hass) == "off"
 
 
 async def test_rate_limited_read_keeps_data_and_honours_retry_after(
@@ -115,7 +129,7 @@ async def test_rate_limited_read_keeps_data_and_honours_retry_after(
     homely_sim.rate_limit_next(1, retry_after=4, path=HOME)
     await tick(1801)
     assert homely_sim.count(HOME) == 2
-    assert state_of(hass, MOTION) == "off"
+    assert MOTION.state(hass) == "off"
     # a reconnection right away does not call /home before retryAfter...
     await homely_sim.disconnect(LOCATION_ID)
     await reconnected(loaded_entry, tick)
@@ -124,7 +138,7 @@ async def test_rate_limited_read_keeps_data_and_honours_retry_after(
     # ...but right after it
     await tick(6)
     assert homely_sim.count(HOME) == 3
-    assert state_of(hass, MOTION) == "off"
+    assert MOTION.state(hass) == "off"
     # then the slow rhythm again
     await tick(1790)
     assert homely_sim.count(HOME) == 3
@@ -144,7 +158,7 @@ async def test_a_lasting_rate_limit_is_asked_ever_less_often(
     # 4, 8, 16, 32, 64, 128, 256, 512, 900, 900... seconds apart: a handful an hour
     assert seen[-1] - seen[0] <= 11
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await until(lambda: state_of(hass, MOTION) == "on")
+    await until(lambda: MOTION.state(hass) == "on")
     # the limit clears: the next read works and the rhythm is the slow one again
     homely_sim.clear_faults()
     await tick(900)
@@ -171,16 +185,17 @@ async def test_read_failure_while_live_keeps_entities(
     homely_sim.fail_next(1, status=500, path=HOME)
     await tick(1801)
     assert homely_sim.count(HOME) == 2
-    assert state_of(hass, MOTION) == "off"
+    assert MOTION.state(hass) == "off"
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await until(lambda: state_of(hass, MOTION) == "on")
+    await until(lambda: MOTION.state(hass) == "on")
 
 
 async def test_unknown_model_and_odd_values(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
 ) -> None:
+    odd_id = "0b7a7d4e-7e0e-4c3e-8f3c-1c2d3e4f5a6b"
     odd: dict[str, Any] = {
-        "id": "0b7a7d4e-7e0e-4c3e-8f3c-1c2d3e4f5a6b",
+        "id": odd_id,
         "name": "Mystery",
         "serialNumber": None,
         "location": "",
@@ -195,9 +210,9 @@ async def test_unknown_model_and_odd_values(
     }
     homely_sim.locations[LOCATION_ID].devices.append(odd)
     await tick(1801)
-    assert state_of(hass, "binary_sensor.mystery_alarm") == "on"
-    assert state_of(hass, "binary_sensor.mystery_battery") == "on"
-    assert state_of(hass, "sensor.mystery_temperature") == STATE_UNKNOWN
+    assert ent(BINARY_SENSOR, odd_id, "alarm").state(hass) == "on"
+    assert ent(BINARY_SENSOR, odd_id, "battery_low").state(hass) == "on"
+    assert ent(SENSOR, odd_id, "temperature").state(hass) == STATE_UNKNOWN
 
 
 async def test_unload_during_a_read(
@@ -225,16 +240,16 @@ async def test_event_of_a_new_device_reads_the_location_again(
     await homely_sim.change_device(new_id, "alarm", "flood", True)
     await until(lambda: homely_sim.count(HOME) == 2)
     await settle(hass, homely_sim)
-    assert state_of(hass, "binary_sensor.boiler_room_flood_moisture") == "on"
+    assert ent(BINARY_SENSOR, new_id, "moisture").state(hass) == "on"
 
     # a second newcomer right after that read waits for the next regular read
     other_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Attic flood")
     await homely_sim.change_device(other_id, "alarm", "flood", True)
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
-    await until(lambda: state_of(hass, PANEL) == "armed_away")
+    await until(lambda: PANEL.state(hass) == "armed_away")
     await settle(hass, homely_sim)
     assert homely_sim.count(HOME) == 2
-    assert hass.states.get("binary_sensor.attic_flood_moisture") is None
+    assert ent(BINARY_SENSOR, other_id, "moisture").current(hass) is None
 
 
 async def test_flapping_connection_reads_within_the_budget(
@@ -247,7 +262,7 @@ async def test_flapping_connection_reads_within_the_budget(
     await homely_sim.expire_access_tokens()
     await reconnected(loaded_entry, tick)
     await until(lambda: homely_sim.count(HOME) == 2 and idle(homely_sim, loaded_entry))
-    await until(lambda: state_of(hass, PANEL) == "armed_night")
+    await until(lambda: PANEL.state(hass) == "armed_night")
     assert homely_sim.count(CABIN_HOME) == 2
     # further drops: reconnected each time, but no /home read beyond the budget...
     homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_AWAY"
@@ -258,13 +273,13 @@ async def test_flapping_connection_reads_within_the_budget(
     assert homely_sim.count(HOME) == 2
     assert homely_sim.count(CABIN_HOME) == 2
     assert homely_sim.rejected_connects == 0
-    assert state_of(hass, PANEL) == "armed_night"
+    assert PANEL.state(hass) == "armed_night"
     # ...and one read, for when the oldest read leaves the 15-minute window
     assert coordinator.reads_held_back == 5
     assert coordinator.diagnostics()["read_budget"]["requests_in_window"] == 2
     await tick(900)
     assert homely_sim.count(HOME) == 3
-    assert state_of(hass, PANEL) == "armed_away"
+    assert PANEL.state(hass) == "armed_away"
     assert homely_sim.count(CABIN_HOME) == 3
 
 
@@ -299,14 +314,14 @@ async def test_unknown_device_does_not_read_beyond_the_budget(
     await tick(301)
     await homely_sim.change_device(new_id, "alarm", "flood", True)
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
-    await until(lambda: state_of(hass, PANEL) == "armed_away")
+    await until(lambda: PANEL.state(hass) == "armed_away")
     await settle(hass, homely_sim)
     assert homely_sim.count(HOME) == 2
-    assert hass.states.get("binary_sensor.boiler_room_flood_moisture") is None
+    assert ent(BINARY_SENSOR, new_id, "moisture").current(hass) is None
     # it shows with the read the budget allows
     await tick(300)
     assert homely_sim.count(HOME) == 3
-    assert hass.states.get("binary_sensor.boiler_room_flood_moisture") is not None
+    assert ent(BINARY_SENSOR, new_id, "moisture").current(hass) is not None
 
 
 async def test_read_answer_does_not_undo_newer_live_events(
@@ -323,21 +338,19 @@ async def test_read_answer_does_not_undo_newer_live_events(
     await until(hold.ready.is_set)
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY", user_name="Kari")
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await until(lambda: state_of(hass, PANEL) == "armed_away" and state_of(hass, MOTION) == "on")
+    await until(lambda: PANEL.state(hass) == "armed_away" and MOTION.state(hass) == "on")
     hold.release()
     await settle(hass, homely_sim)
     assert homely_sim.count(HOME) == 2
-    assert state_of(hass, PANEL) == "armed_away"
-    panel = hass.states.get(PANEL)
-    assert panel is not None
-    assert panel.attributes["changed_by"] == "Kari"
-    assert state_of(hass, MOTION) == "on"
+    assert PANEL.state(hass) == "armed_away"
+    assert PANEL.attributes(hass)["changed_by"] == "Kari"
+    assert MOTION.state(hass) == "on"
     # the states the events did not touch come from the read; the next read wins as usual
     homely_sim.locations[LOCATION_ID].alarm_state = "DISARMED"
     await tick(1801)
     assert homely_sim.count(HOME) == 3
-    assert state_of(hass, PANEL) == "disarmed"
-    assert state_of(hass, MOTION) == "on"
+    assert PANEL.state(hass) == "disarmed"
+    assert MOTION.state(hass) == "on"
 
 
 @pytest.mark.parametrize("live", [True, False])
@@ -364,14 +377,14 @@ async def test_home_without_devices_list_removes_nothing(
         device.id for device in dr.async_entries_for_config_entry(devices, loaded_entry.entry_id)
     }
     assert after == before
-    assert er.async_get(hass).async_get(MOTION) is not None
+    assert MOTION.registered(hass)
     # nothing of the invalid answer was taken
-    assert state_of(hass, PANEL) == ("disarmed" if live else STATE_UNAVAILABLE)
+    assert PANEL.state(hass) == ("disarmed" if live else STATE_UNAVAILABLE)
     # the next good read brings everything back
     await tick(1801 if live else 900)
     assert homely_sim.count(HOME) == 3
-    assert state_of(hass, MOTION) == "off"
-    assert state_of(hass, PANEL) == "disarmed"
+    assert MOTION.state(hass) == "off"
+    assert PANEL.state(hass) == "disarmed"
 
 
 async def test_reads_leave_the_budget_window(
@@ -387,5 +400,5 @@ async def test_reads_leave_the_budget_window(
     await homely_sim.disconnect(LOCATION_ID)
     await reconnected(loaded_entry, tick)
     await until(lambda: homely_sim.count(HOME) == 3 and idle(homely_sim, loaded_entry))
-    await until(lambda: state_of(hass, PANEL) == "armed_home")
+    await until(lambda: PANEL.state(hass) == "armed_home")
     assert coordinator.reads_held_back == 0

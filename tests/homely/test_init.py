@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.velux_homely.const import DOMAIN
-from simulator.homely import CABIN_LOCATION_ID, LOCATION_ID, HomelySimulator
+from simulator.homely import (
+    CABIN_ENTRY_ID,
+    CABIN_LOCATION_ID,
+    LOCATION_ID,
+    LOCK_ID,
+    MOTION_ID,
+    HomelySimulator,
+)
+from tests.helpers import device_of
 
 from .conftest import (
     CABIN_HOME,
+    CABIN_PANEL,
     HOME,
     LOCATIONS,
     LOGIN,
+    MOTION,
+    PANEL,
     Tick,
     all_live,
+    ent,
     make_entry,
     runtime_of,
     settle,
@@ -57,8 +69,8 @@ async def test_a_throttled_location_at_startup_follows_when_the_limit_clears(
     entry = make_entry(homely_sim)
     await _setup(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
-    assert hass.states.get("alarm_control_panel.hytta") is not None
-    assert hass.states.get("alarm_control_panel.demo_home") is None
+    assert CABIN_PANEL.current(hass) is not None
+    assert PANEL.current(hass) is None
     await until(lambda: all_live(entry))
     await settle(hass, homely_sim)
     # the first connection does not read before the limit allows
@@ -67,8 +79,8 @@ async def test_a_throttled_location_at_startup_follows_when_the_limit_clears(
     assert homely_sim.count(HOME) == 1
     await tick(3)
     assert homely_sim.count(HOME) == 2
-    assert hass.states.get("alarm_control_panel.demo_home").state == "disarmed"
-    assert hass.states.get("binary_sensor.motion_hallway_motion").state == "off"
+    assert PANEL.state(hass) == "disarmed"
+    assert MOTION.state(hass) == "off"
     assert homely_sim.count(CABIN_HOME) == 1
 
 
@@ -144,7 +156,7 @@ async def test_home_unreachable_at_setup(hass: HomeAssistant, homely_sim: Homely
     await until(lambda: all_live(entry))
     await settle(hass, homely_sim)
     assert homely_sim.count(HOME) == 2
-    assert hass.states.get("alarm_control_panel.demo_home").state == "disarmed"
+    assert PANEL.state(hass) == "disarmed"
 
 
 async def test_every_location_unreachable_at_setup(
@@ -164,8 +176,8 @@ async def test_options_select_locations(hass: HomeAssistant, homely_sim: HomelyS
     assert set(runtime_of(entry).coordinators) == {CABIN_LOCATION_ID}
     assert homely_sim.count(HOME) == 0
     assert homely_sim.connections(LOCATION_ID) == 0
-    assert hass.states.get("alarm_control_panel.hytta") is not None
-    assert hass.states.get("alarm_control_panel.demo_home") is None
+    assert CABIN_PANEL.current(hass) is not None
+    assert PANEL.current(hass) is None
 
 
 async def test_options_with_vanished_locations_show_all(
@@ -187,14 +199,69 @@ async def test_stale_devices_are_removed_at_setup(
     )
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert registry.async_get_device(identifiers={(DOMAIN, "deleted-device")}) is None
-    gateway = registry.async_get_device(identifiers={(DOMAIN, LOCATION_ID)})
+    assert device_of(hass, entry, "deleted-device") is None
+    gateway = device_of(hass, entry, LOCATION_ID)
     assert gateway is not None
     assert (gateway.name, gateway.model, gateway.manufacturer) == (
         "Demo Home",
         "Homely gateway",
         "Homely",
     )
+
+
+async def test_a_stale_device_another_entry_has_too_stays_there(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
+    entry = make_entry(homely_sim)
+    entry.add_to_hass(hass)
+    other = MockConfigEntry(domain="other")
+    other.add_to_hass(hass)
+    registry = dr.async_get(hass)
+    for config_entry in (entry, other):
+        registry.async_get_or_create(
+            config_entry_id=config_entry.entry_id,
+            identifiers={(DOMAIN, "deleted-device")},
+            name="Old",
+        )
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert device_of(hass, entry, "deleted-device") is None
+    kept = device_of(hass, other, "deleted-device")
+    assert kept is not None
+    assert kept.name == "Old"
+
+
+async def test_lock_entities_of_earlier_versions_are_removed(
+    hass: HomeAssistant, homely_sim: HomelySimulator
+) -> None:
+    """Version 0.2 had a lock entity for the Yale Doorman; its state is a binary sensor now."""
+    entry = make_entry(homely_sim)
+    entry.add_to_hass(hass)
+    entities = er.async_get(hass)
+    old = entities.async_get_or_create(
+        Platform.LOCK, DOMAIN, f"{LOCK_ID}_lock", config_entry=entry, original_name=None
+    )
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entities.async_get(old.entity_id) is None
+    assert hass.states.get(old.entity_id) is None
+    registered = er.async_entries_for_config_entry(entities, entry.entry_id)
+    assert not [entity for entity in registered if entity.domain == Platform.LOCK]
+    assert ent(Platform.BINARY_SENSOR, LOCK_ID, "lock").state(hass) == "off"
+
+
+async def test_sensors_hang_off_their_location_gateway(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    gateway = device_of(hass, loaded_entry, LOCATION_ID)
+    cabin = device_of(hass, loaded_entry, CABIN_LOCATION_ID)
+    assert gateway is not None
+    assert cabin is not None
+    for device_id, parent in ((MOTION_ID, gateway), (LOCK_ID, gateway), (CABIN_ENTRY_ID, cabin)):
+        device = device_of(hass, loaded_entry, device_id)
+        assert device is not None
+        assert device.via_device_id == parent.id
+    assert gateway.via_device_id is None
 
 
 async def test_credentials_refused_while_reconnecting_start_reauth(
@@ -238,7 +305,7 @@ async def test_forbidden_login_at_setup_is_retried_not_reauth(
     await until(lambda: all_live(entry))
     await settle(hass, homely_sim)
     assert homely_sim.count(HOME) == 1
-    assert hass.states.get("alarm_control_panel.demo_home").state == "disarmed"
+    assert PANEL.state(hass) == "disarmed"
     assert hass.config_entries.flow.async_progress() == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -14,21 +15,23 @@ from simulator.homely import (
     MOTION_ID,
     HomelySimulator,
 )
-from tests.helpers import state_of
 
 from .conftest import (
     CABIN_HOME,
+    CABIN_PANEL,
     HOME,
+    MOTION,
+    PANEL,
     REFRESH,
     Tick,
+    ent,
     idle,
     reconnected,
     runtime_of,
     until,
 )
 
-MOTION = "binary_sensor.motion_hallway_motion"
-PANEL = "alarm_control_panel.demo_home"
+FRONT_DOOR = ent(Platform.BINARY_SENSOR, ENTRY_ID, "opening")
 
 
 def _change(device_id: str, **data: object) -> dict[str, object]:
@@ -54,23 +57,22 @@ async def test_events_change_entities_without_rest_calls(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
     calls = len(homely_sim.requests)
-    assert state_of(hass, MOTION) == "off"
+    assert MOTION.state(hass) == "off"
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await until(lambda: state_of(hass, MOTION) == "on")
+    await until(lambda: MOTION.state(hass) == "on")
 
     await homely_sim.tick_meter(HAN_ID, wh=2500, demand=2100)
-    await until(lambda: state_of(hass, "sensor.han_plug_power") == "2100")
-    assert state_of(hass, "sensor.han_plug_energy_imported") == "12348.17"
+    await until(lambda: ent(Platform.SENSOR, HAN_ID, "power").state(hass) == "2100")
+    assert ent(Platform.SENSOR, HAN_ID, "energy_imported").state(hass) == "12348.17"
 
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY", user_name="Kari")
-    await until(lambda: state_of(hass, PANEL) == "armed_away")
-    panel = hass.states.get(PANEL)
-    assert panel is not None
-    assert panel.attributes["changed_by"] == "Kari"
-    assert panel.attributes["homely_state"] == "ARMED_AWAY"
-    assert panel.attributes["changed_at"] is not None
+    await until(lambda: PANEL.state(hass) == "armed_away")
+    attributes = PANEL.attributes(hass)
+    assert attributes["changed_by"] == "Kari"
+    assert attributes["homely_state"] == "ARMED_AWAY"
+    assert attributes["changed_at"] is not None
     # the cabin's panel did not move
-    assert state_of(hass, "alarm_control_panel.hytta") == "disarmed"
+    assert CABIN_PANEL.state(hass) == "disarmed"
     assert len(homely_sim.requests) == calls
 
 
@@ -79,25 +81,25 @@ async def test_event_for_a_sub_location_and_unknown_ids(
 ) -> None:
     sub_location = "7d3f7a5e-1111-4f3e-9a6b-2b1c0d5e8f00"
     await homely_sim.change_device(ENTRY_ID, "alarm", "alarm", True, location_id=sub_location)
-    await until(lambda: state_of(hass, "binary_sensor.front_door_opening") == "on")
+    await until(lambda: FRONT_DOOR.state(hass) == "on")
 
     # ids that name no location: the device (known in the cabin) decides
     await homely_sim.emit_raw(CABIN_LOCATION_ID, _change(CABIN_ENTRY_ID, locationId="unknown"))
-    await until(lambda: state_of(hass, "binary_sensor.cabin_door_opening") == "on")
+    await until(lambda: ent(Platform.BINARY_SENSOR, CABIN_ENTRY_ID, "opening").state(hass) == "on")
     # an event for a device of the home, delivered on the cabin's connection
     await homely_sim.emit_raw(
         CABIN_LOCATION_ID, _change(MOTION_ID, rootLocationId=CABIN_LOCATION_ID)
     )
-    await until(lambda: state_of(hass, MOTION) == "on")
+    await until(lambda: MOTION.state(hass) == "on")
     # an alarm event without locationId: the connection's location
     await homely_sim.emit_raw(
         CABIN_LOCATION_ID, {"type": "alarm-state-changed", "data": {"state": "ARMED_NIGHT"}}
     )
-    await until(lambda: state_of(hass, "alarm_control_panel.hytta") == "armed_night")
+    await until(lambda: CABIN_PANEL.state(hass) == "armed_night")
     # an unknown device right after the set-up's read: ignored until the next read
     await homely_sim.emit_raw(LOCATION_ID, _change("new-device", rootLocationId=LOCATION_ID))
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_STAY")
-    await until(lambda: state_of(hass, PANEL) == "armed_home")
+    await until(lambda: PANEL.state(hass) == "armed_home")
     assert homely_sim.count(HOME) == 1
 
 
@@ -109,12 +111,12 @@ async def test_stale_changes_are_dropped(
         MOTION_ID, "alarm", "alarm", True, last_updated="2020-01-01T00:00:00.000Z"
     )
     await until(lambda: coordinator.events_stale == 1)
-    assert state_of(hass, MOTION) == "off"
+    assert MOTION.state(hass) == "off"
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await until(lambda: state_of(hass, MOTION) == "on")
+    await until(lambda: MOTION.state(hass) == "on")
 
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
-    await until(lambda: state_of(hass, PANEL) == "armed_away")
+    await until(lambda: PANEL.state(hass) == "armed_away")
     await homely_sim.emit_raw(
         LOCATION_ID,
         {
@@ -127,17 +129,18 @@ async def test_stale_changes_are_dropped(
         },
     )
     await until(lambda: coordinator.events_stale == 2)
-    assert state_of(hass, PANEL) == "armed_away"
+    assert PANEL.state(hass) == "armed_away"
 
 
 async def test_a_state_first_seen_in_an_event_gets_its_entity_at_once(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
     """A known device reports a state it did not have at the last read (dynamic devices)."""
-    assert hass.states.get("binary_sensor.front_door_smoke") is None
+    smoke = ent(Platform.BINARY_SENSOR, ENTRY_ID, "smoke")
+    assert smoke.current(hass) is None
     await homely_sim.change_device(ENTRY_ID, "alarm", "fire", True, create=True)
-    await until(lambda: hass.states.get("binary_sensor.front_door_smoke") is not None)
-    assert state_of(hass, "binary_sensor.front_door_smoke") == "on"
+    await until(lambda: smoke.current(hass) is not None)
+    assert smoke.state(hass) == "on"
     assert homely_sim.count(HOME) == 1
 
 
@@ -150,7 +153,7 @@ async def test_server_disconnect_reconnects_with_fresh_token_and_reads_again(
     await homely_sim.disconnect(LOCATION_ID)
     await reconnected(loaded_entry, tick)
     await until(lambda: homely_sim.count(HOME) == 2 and idle(homely_sim, loaded_entry))
-    await until(lambda: state_of(hass, PANEL) == "armed_night")
+    await until(lambda: PANEL.state(hass) == "armed_night")
     assert len(homely_sim.connect_log) == 3
     assert homely_sim.connect_log[2][0] == LOCATION_ID
     assert homely_sim.connect_log[2][1] != first_token
@@ -160,7 +163,7 @@ async def test_server_disconnect_reconnects_with_fresh_token_and_reads_again(
     assert homely_sim.connections(CABIN_LOCATION_ID) == 1
     # events flow on the new connection
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
-    await until(lambda: state_of(hass, MOTION) == "on")
+    await until(lambda: MOTION.state(hass) == "on")
 
 
 async def test_token_expiry_during_the_connections(

@@ -10,10 +10,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.velux_homely.homely.entity import area_of, as_number
-from simulator.homely import THERMOSTAT_ID, HomelySimulator
-from tests.helpers import snapshot_devices, state_of
+from simulator.homely import MOTION_ID, THERMOSTAT_ID, HomelySimulator
+from tests.helpers import snapshot_devices
 
-from .conftest import until
+from .conftest import ent, until
 
 
 @pytest.fixture
@@ -42,21 +42,24 @@ async def test_devices(
 async def test_link_strength_is_disabled_by_default(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
-    entity = entity_registry.async_get("sensor.motion_hallway_link_strength")
+    link = ent(Platform.SENSOR, MOTION_ID, "link_strength")
+    entity = entity_registry.async_get(link.entity_id(hass))
     assert entity is not None
     assert entity.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-    assert hass.states.get("sensor.motion_hallway_link_strength") is None
+    assert link.current(hass) is None
 
 
 async def test_thermostat_values_are_hundredths(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
 ) -> None:
-    assert state_of(hass, "sensor.bathroom_floor_measured_temperature") == "21.5"
-    assert state_of(hass, "sensor.bathroom_floor_heating_setpoint") == "22.0"
+    measured = ent(Platform.SENSOR, THERMOSTAT_ID, "local_temperature")
+    setpoint = ent(Platform.SENSOR, THERMOSTAT_ID, "heating_setpoint")
+    assert measured.state(hass) == "21.5"
+    assert setpoint.state(hass) == "22.0"
     await homely_sim.change_device(THERMOSTAT_ID, "thermostat", "LocalTemperature", 2380)
-    await until(lambda: state_of(hass, "sensor.bathroom_floor_measured_temperature") == "23.8")
+    await until(lambda: measured.state(hass) == "23.8")
     await homely_sim.change_device(THERMOSTAT_ID, "thermostat", "OccupiedHeatingSetpoint", None)
-    await until(lambda: state_of(hass, "sensor.bathroom_floor_heating_setpoint") == "unknown")
+    await until(lambda: setpoint.state(hass) == "unknown")
 
 
 def test_helpers() -> None:

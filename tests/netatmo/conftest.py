@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -44,6 +45,9 @@ async def velux_sim(
     Home Assistant and of the simulator together.
     """
     sim = VeluxSimulator(epoch=VELUX_EPOCH)
+    # Polling is what most tests look at: the realtime service is down unless a test
+    # turns it on (see the realtime tests).
+    sim.ws_enabled = False
     await sim.start()
     yield sim
     await sim.stop()
@@ -126,7 +130,24 @@ def tick(hass: HomeAssistant, freezer: FrozenDateTimeFactory) -> Tick:
     async def _tick(seconds: float) -> None:
         freezer.tick(timedelta(seconds=seconds))
         async_fire_time_changed(hass)
-        # Scheduled polls run as background tasks of the entry.
-        await hass.async_block_till_done(wait_background_tasks=True)
+        await settle(hass)
 
     return _tick
+
+
+LONG_LIVED = ("realtime", "live connection")
+"""Names of the background tasks that run as long as the entry (never waited for)."""
+
+
+async def settle(hass: HomeAssistant) -> None:
+    """Wait for what fell due: scheduled polls run as background tasks of the entry."""
+    while True:
+        await hass.async_block_till_done()
+        pending = [
+            task
+            for task in hass._background_tasks
+            if not task.done() and not any(name in task.get_name() for name in LONG_LIVED)
+        ]
+        if not pending:
+            return
+        await asyncio.wait(pending)

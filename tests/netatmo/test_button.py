@@ -57,6 +57,7 @@ async def test_snapshot(
 async def test_scenarios_and_stop(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:
+    velux_sim.move_speed = 20  # 100 -> 0 in 5 s
     await setup_entry(platforms=(Platform.BUTTON, Platform.COVER))
     seen = len(velux_sim.requests)
 

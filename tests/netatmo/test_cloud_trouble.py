@@ -37,7 +37,7 @@ from custom_components.velux_homely.netatmo.rate_limit import async_get_rate_lim
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, SMALL_HOME_ID, VeluxSimulator
 from tests.helpers import entry_contents, state_of
 
-from .conftest import SetupEntry, Tick, calls, make_entry, runtime_of
+from .conftest import SetupEntry, Tick, calls, make_entry, runtime_of, settle
 
 TOKEN = "/oauth2/token"
 HOMESDATA = "/api/homesdata"
@@ -349,23 +349,29 @@ async def test_rate_limit_memory_is_per_entry(
 
 
 async def time_out_next_poll(
-    hass: HomeAssistant, freezer: FrozenDateTimeFactory, sim: VeluxSimulator, *, after: float
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    sim: VeluxSimulator,
+    *,
+    after: float,
+    requests: int = 1,
 ) -> None:
-    """Start the poll due in ``after`` seconds and let its (held) request time out.
+    """Start the poll due in ``after`` seconds and let its ``requests`` (held) time out.
 
     The clocks are frozen: the client's 0.2 s timeout fires when the clocks move on.
     """
-    requests = len(sim.requests)
     freezer.tick(timedelta(seconds=after))
     async_fire_time_changed(hass)
-    for _ in range(1000):
-        if len(sim.requests) > requests:
-            break
-        await asyncio.sleep(0)
-    assert len(sim.requests) > requests, "the poll sent nothing"
-    freezer.tick(timedelta(seconds=1))
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    for _ in range(requests):
+        seen = len(sim.requests)
+        for _ in range(1000):
+            if len(sim.requests) > seen:
+                break
+            await asyncio.sleep(0)
+        assert len(sim.requests) > seen, "the poll sent nothing"
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+    await settle(hass)
 
 
 @pytest.mark.parametrize("failure", ["server_error", "timeout"])
@@ -384,13 +390,14 @@ async def test_failure_right_after_a_rate_limit_keeps_the_back_off(  # noqa: PLR
     velux_sim.rate_limit_next(1, kind="error11", path=HOMESTATUS)
     await tick(60)
     polls = velux_sim.count(HOMESTATUS)
+    # Every home fails (a home that answers would say the limit is over).
     if failure == "timeout":
-        velux_sim.delay_next(1, seconds=5, path=HOMESTATUS)
-        await time_out_next_poll(hass, freezer, velux_sim, after=300)
+        velux_sim.delay_next(2, seconds=5, path=HOMESTATUS)
+        await time_out_next_poll(hass, freezer, velux_sim, after=300, requests=2)
     else:
-        velux_sim.fail_next(1, status=503, path=HOMESTATUS)
+        velux_sim.fail_next(2, status=503, path=HOMESTATUS)
         await tick(300)
-    assert velux_sim.count(HOMESTATUS) == polls + 1
+    assert velux_sim.count(HOMESTATUS) == polls + 2
     assert state_of(hass, SHUTTER) == STATE_UNAVAILABLE
 
     if failure == "timeout":
@@ -402,9 +409,9 @@ async def test_failure_right_after_a_rate_limit_keeps_the_back_off(  # noqa: PLR
     for _ in range(4):
         await tick(60)
     await tick(50)
-    assert velux_sim.count(HOMESTATUS) == polls + 1
+    assert velux_sim.count(HOMESTATUS) == polls + 2
     await tick(10)
-    assert velux_sim.count(HOMESTATUS) == polls + 3
+    assert velux_sim.count(HOMESTATUS) == polls + 4
     assert state_of(hass, SHUTTER) == "open"
     assert coordinator.update_interval.total_seconds() == 60
     assert coordinator.rate_limited_count == 0

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+from datetime import timedelta
 from typing import Any
 
+from homeassistant.components.cover import CoverEntityFeature
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.helpers import issue_registry as ir
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.velux_homely.api.netatmo import VELUX_ACTIVE
 from custom_components.velux_homely.const import (
@@ -21,9 +27,17 @@ from custom_components.velux_homely.const import (
     DOMAIN,
     PROVIDER_VELUX,
 )
-from simulator.velux import DEMO_PASSWORD, DEMO_USERNAME, VeluxSimulator
+from simulator.velux import (
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+    GATEWAY_ID,
+    SMALL_GATEWAY_ID,
+    SMALL_HOME_ID,
+    WINDOW_ID,
+    VeluxSimulator,
+)
 
-from .conftest import SetupEntry
+from .conftest import SetupEntry, make_entry
 
 
 async def open_form(hass: HomeAssistant, advanced: bool = True) -> dict[str, Any]:
@@ -178,19 +192,276 @@ async def test_already_configured(
     assert result["reason"] == "already_configured"
 
 
-async def test_scan_interval_option(
+async def open_options(hass: HomeAssistant, entry: Any, step: str) -> dict[str, Any]:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "init"
+    assert result["menu_options"] == ["settings", "signing_key", "pair_gateway"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+    return dict(result)
+
+
+async def test_settings(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
 ) -> None:
     entry = await setup_entry()
-    result = await hass.config_entries.options.async_init(entry.entry_id)
-    assert result["step_id"] == PROVIDER_VELUX
+    result = await open_options(hass, entry, "settings")
+    assert result["step_id"] == "settings"
+    assert [str(key) for key in result["data_schema"].schema] == [
+        CONF_SCAN_INTERVAL,
+        "open_in_rain",
+    ]
     with pytest.raises(InvalidData):
         await hass.config_entries.options.async_configure(
-            result["flow_id"], {CONF_SCAN_INTERVAL: 10}
+            result["flow_id"], {CONF_SCAN_INTERVAL: 10, "open_in_rain": False}
         )
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: "45"}
+        result["flow_id"], {CONF_SCAN_INTERVAL: "45", "open_in_rain": True}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_SCAN_INTERVAL: 45}
+    assert entry.options == {CONF_SCAN_INTERVAL: 45, "open_in_rain": True}
     await hass.async_block_till_done()
+
+
+KEY = bytes(range(32))
+KEY_ID = bytes(range(100, 116))
+
+
+@pytest.mark.parametrize(
+    ("sign_key_id", "hash_sign_key"),
+    [
+        # standard base64 with padding, as the app shows it
+        (base64.b64encode(KEY_ID).decode(), base64.b64encode(KEY).decode()),
+        # base64url without padding, with stray spaces
+        (
+            " " + base64.urlsafe_b64encode(KEY_ID).decode().rstrip("=") + " ",
+            base64.urlsafe_b64encode(KEY).decode().rstrip("="),
+        ),
+    ],
+)
+async def test_a_pasted_signing_key_opens_the_windows(
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    sign_key_id: str,
+    hash_sign_key: str,
+) -> None:
+    entry = await setup_entry()
+    issues = ir.async_get(hass)
+    issue_id = f"signing_key_{entry.entry_id}_{GATEWAY_ID}"
+    assert issues.async_get_issue(DOMAIN, issue_id) is not None
+    velux_sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
+
+    result = await open_options(hass, entry, "signing_key")
+    assert result["step_id"] == "signing_key"
+    # Two gateways: the form asks which one, listed with their names.
+    fields = {str(key): key for key in result["data_schema"].schema}
+    assert list(fields) == ["gateway", "sign_key_id", "hash_sign_key"]
+    options = result["data_schema"].schema[fields["gateway"]].config["options"]
+    assert options == [
+        {"value": GATEWAY_ID, "label": f"VELUX ACTIVE gateway ({GATEWAY_ID})"},
+        {"value": SMALL_GATEWAY_ID, "label": f"Cabin gateway ({SMALL_GATEWAY_ID})"},
+    ]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"gateway": GATEWAY_ID, "sign_key_id": sign_key_id, "hash_sign_key": hash_sign_key},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    stored = entry.data["signing_keys"][GATEWAY_ID]
+    assert stored == {
+        "sign_key_id": base64.urlsafe_b64encode(KEY_ID).decode(),
+        "hash_sign_key": base64.urlsafe_b64encode(KEY).decode(),
+    }
+    assert entry.options == {CONF_SCAN_INTERVAL: 60}
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    # No reload needed: the window opens (the simulator verifies the signature).
+    window = hass.states.get("cover.roof_window")
+    assert window is not None
+    assert window.attributes["supported_features"] & CoverEntityFeature.OPEN
+    await hass.services.async_call(
+        "cover", "open_cover", {"entity_id": "cover.roof_window"}, blocking=True
+    )
+    assert velux_sim.target(WINDOW_ID) == 100
+
+
+@pytest.mark.parametrize(
+    ("values", "errors"),
+    [
+        (
+            {"sign_key_id": "not base64!", "hash_sign_key": "A" * 44},
+            {"sign_key_id": "invalid_sign_key_id"},
+        ),
+        (
+            {"sign_key_id": base64.b64encode(bytes(15)).decode(), "hash_sign_key": "A" * 44},
+            {"sign_key_id": "invalid_sign_key_id"},
+        ),
+        (
+            {
+                "sign_key_id": base64.b64encode(KEY_ID).decode(),
+                "hash_sign_key": base64.b64encode(bytes(31)).decode(),
+            },
+            {"hash_sign_key": "invalid_hash_sign_key"},
+        ),
+    ],
+)
+async def test_a_bad_signing_key_is_refused_in_the_form(
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    values: dict[str, str],
+    errors: dict[str, str],
+) -> None:
+    entry = await setup_entry()
+    result = await open_options(hass, entry, "signing_key")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"gateway": GATEWAY_ID, **values}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == errors
+    assert "signing_keys" not in entry.data
+
+
+async def test_one_gateway_needs_no_gateway_field(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    velux_sim.remove_home(SMALL_HOME_ID)
+    entry = await setup_entry()
+    result = await open_options(hass, entry, "signing_key")
+    assert [str(key) for key in result["data_schema"].schema] == ["sign_key_id", "hash_sign_key"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "sign_key_id": base64.b64encode(KEY_ID).decode(),
+            "hash_sign_key": base64.b64encode(KEY).decode(),
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert set(entry.data["signing_keys"]) == {GATEWAY_ID}
+    result = await open_options(hass, entry, "pair_gateway")
+    assert [str(key) for key in result["data_schema"].schema] == ["host"]
+
+
+async def _pair(hass: HomeAssistant, entry: Any, host: str) -> dict[str, Any]:
+    result = await open_options(hass, entry, "pair_gateway")
+    assert result["step_id"] == "pair_gateway"
+    assert [str(key) for key in result["data_schema"].schema] == ["gateway", "host"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"gateway": GATEWAY_ID, "host": host}
+    )
+    return dict(result)
+
+
+async def _finish(
+    hass: HomeAssistant, result: dict[str, Any], freezer: Any = None
+) -> dict[str, Any]:
+    """Let the pairing run to its end (moving the clock when given) and return what follows.
+
+    The pairing is a task of the flow, waiting on a real socket or on the clock: the loop
+    runs without waiting for every task to end.
+    """
+    for _ in range(2000):
+        if result["type"] is not FlowResultType.SHOW_PROGRESS:
+            return result
+        for _ in range(20):
+            await asyncio.sleep(0)
+        if freezer is not None:
+            freezer.tick(timedelta(seconds=1))
+            async_fire_time_changed(hass)
+        result = dict(await hass.config_entries.options.async_configure(result["flow_id"]))
+    raise AssertionError("the pairing did not end")
+
+
+async def test_pairing_with_the_gateway_stores_its_key(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry()
+    gateway = velux_sim.netcom(GATEWAY_ID)
+    result = await _pair(hass, entry, f"127.0.0.1:{gateway.port}")
+    # A progress step shows while the cloud opens the gateway's listener and it pairs.
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["progress_action"] == "pair_gateway"
+    result = await _finish(hass, result)
+    assert velux_sim.retrieve_key_requests == [GATEWAY_ID]
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    stored = entry.data["signing_keys"][GATEWAY_ID]
+    assert velux_sim.signing_keys[GATEWAY_ID][stored["sign_key_id"]] == base64.urlsafe_b64decode(
+        stored["hash_sign_key"]
+    )
+    await hass.async_block_till_done()
+    await hass.services.async_call(
+        "cover",
+        "set_cover_position",
+        {"entity_id": "cover.roof_window", "position": 30},
+        blocking=True,
+    )
+    assert velux_sim.target(WINDOW_ID) == 30
+
+
+@pytest.mark.parametrize(
+    ("knob", "error"),
+    [
+        ({"key_result": 1}, "pair_refused"),
+        ({"key_result": 2}, "pair_bad_key_id"),
+        ({"key_result": 3}, "pair_key_table_full"),
+        ({"close_at": "ecdh"}, "pair_connection"),
+    ],
+)
+async def test_pairing_failures_are_shown_in_the_form(
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    knob: dict[str, Any],
+    error: str,
+) -> None:
+    entry = await setup_entry()
+    gateway = velux_sim.netcom(GATEWAY_ID)
+    for name, value in knob.items():
+        setattr(gateway, name, value)
+    result = await _finish(hass, await _pair(hass, entry, f"127.0.0.1:{gateway.port}"))
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "pair_gateway"
+    assert result["errors"] == {"base": error}
+    assert "signing_keys" not in entry.data
+
+
+async def test_pairing_times_out_when_the_button_is_not_pressed(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, freezer: Any
+) -> None:
+    entry = await setup_entry()
+    gateway = velux_sim.netcom(GATEWAY_ID)
+    gateway.button_pressed = False
+    result = await _pair(hass, entry, f"127.0.0.1:{gateway.port}")
+    result = await _finish(hass, result, freezer)
+    assert result["errors"] == {"base": "pair_timeout"}
+
+
+@pytest.mark.parametrize("host", ["", "not a host", "10.0.0.1:99999", "[::1"])
+async def test_a_bad_address_is_refused(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, host: str
+) -> None:
+    entry = await setup_entry()
+    result = await _pair(hass, entry, host)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"host": "invalid_host"}
+    assert velux_sim.retrieve_key_requests == []
+
+
+async def test_pairing_when_the_cloud_cannot_reach_the_gateway(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry()
+    velux_sim.set_reachable(GATEWAY_ID, False)
+    result = await _finish(hass, await _pair(hass, entry, "127.0.0.1:1"))
+    assert result["errors"] == {"base": "retrieve_key_failed"}
+
+
+async def test_keys_need_a_loaded_entry(hass: HomeAssistant, velux_sim: VeluxSimulator) -> None:
+    entry = make_entry(velux_sim)
+    entry.add_to_hass(hass)
+    for step in ("signing_key", "pair_gateway"):
+        result = await open_options(hass, entry, step)
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "not_loaded"

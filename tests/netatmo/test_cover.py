@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from homeassistant.components.cover import (
@@ -12,18 +13,21 @@ from homeassistant.components.cover import (
     SERVICE_OPEN_COVER,
     SERVICE_SET_COVER_POSITION,
     SERVICE_STOP_COVER,
+    CoverEntityFeature,
     CoverState,
 )
-from homeassistant.const import ATTR_ENTITY_ID, Platform
+from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import snapshot_platform
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.velux_homely.const import DOMAIN
 from simulator.velux import (
     AWNING_ID,
+    BEDROOM_ID,
     BLIND_ID,
     GATEWAY_ID,
     HOME_ID,
@@ -34,8 +38,9 @@ from simulator.velux import (
     WINDOW_ID,
     VeluxSimulator,
 )
+from tests.helpers import state_of
 
-from .conftest import SetupEntry, Tick, calls
+from .conftest import SetupEntry, Tick, calls, make_entry, runtime_of
 
 HOMESTATUS = "/api/homestatus"
 SETSTATE = "/syncapi/v1/setstate"
@@ -46,21 +51,50 @@ WINDOW = "cover.roof_window"
 CABIN_SHUTTER = "cover.cabin_shutter"
 HOME_STATUS = f"{HOMESTATUS}:{HOME_ID}"
 CABIN_STATUS = f"{HOMESTATUS}:{SMALL_HOME_ID}"
+SECOND_WINDOW_ID = "5636133219200999"
+KEY = bytes(range(32))
+KEY_ID = bytes(range(100, 116))
 
 
-def setstate_body(module_id: str, position: int) -> dict[str, Any]:
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def setstate_body(module_id: str, position: int, bridge: str = GATEWAY_ID) -> dict[str, Any]:
     return {
         "home": {
             "id": HOME_ID,
-            "modules": [{"id": module_id, "target_position": position, "bridge": GATEWAY_ID}],
+            "modules": [{"id": module_id, "target_position": position, "bridge": bridge}],
         },
         "app_type": "app_velux",
     }
 
 
-async def call(hass: HomeAssistant, service: str, entity_id: str, **data: Any) -> None:
+async def call(hass: HomeAssistant, service: str, entity_id: str | list[str], **data: Any) -> None:
     await hass.services.async_call(
         COVER_DOMAIN, service, {ATTR_ENTITY_ID: entity_id, **data}, blocking=True
+    )
+
+
+def shown(hass: HomeAssistant, entity_id: str) -> tuple[str, int | None]:
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state, state.attributes.get(ATTR_CURRENT_POSITION)
+
+
+def keyed_entry(sim: VeluxSimulator, **options: Any) -> MockConfigEntry:
+    """An entry holding the home gateway's signing key (the simulator knows it too)."""
+    sign_key_id = sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
+    entry = make_entry(
+        sim,
+        signing_keys={GATEWAY_ID: {"sign_key_id": sign_key_id, "hash_sign_key": b64(KEY)}},
+    )
+    return MockConfigEntry(
+        domain=entry.domain,
+        title=entry.title,
+        unique_id=entry.unique_id,
+        data=entry.data,
+        options={**entry.options, **options},
     )
 
 
@@ -73,14 +107,163 @@ async def test_snapshot(
 ) -> None:
     entry = await setup_entry(platforms=(Platform.COVER,))
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
-    shutter = hass.states.get(SHUTTER)
-    assert shutter is not None
-    assert shutter.state == CoverState.OPEN
-    assert shutter.attributes[ATTR_CURRENT_POSITION] == 100
+    assert shown(hass, SHUTTER) == (CoverState.OPEN, 100)
     window = hass.states.get(WINDOW)
     assert window is not None
     assert window.state == CoverState.CLOSED
     assert window.attributes["device_class"] == "window"
+
+
+async def test_a_roof_window_without_key_closes_and_stops_only(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    velux_sim.move_speed = 0
+    velux_sim.set_position(WINDOW_ID, 30)
+    entry = await setup_entry(platforms=(Platform.COVER,))
+    window = hass.states.get(WINDOW)
+    assert window is not None
+    assert window.attributes[ATTR_SUPPORTED_FEATURES] == (
+        CoverEntityFeature.CLOSE | CoverEntityFeature.STOP
+    )
+    shutter = hass.states.get(SHUTTER)
+    assert shutter is not None
+    assert shutter.attributes[ATTR_SUPPORTED_FEATURES] & CoverEntityFeature.OPEN
+    # A repair issue says how to get the gateway's key.
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"signing_key_{entry.entry_id}_{GATEWAY_ID}")
+    assert issue is not None
+    assert issue.translation_key == "signing_key_missing"
+    assert issue.translation_placeholders["gateway"] == "VELUX ACTIVE gateway"
+    assert (
+        ir.async_get(hass).async_get_issue(
+            DOMAIN, f"signing_key_{entry.entry_id}_{SMALL_GATEWAY_ID}"
+        )
+        is None
+    )  # the cabin has no roof window
+
+    # Opening is not offered; the entity refuses it too if asked directly.
+    component = hass.data["entity_components"][COVER_DOMAIN]
+    with pytest.raises(HomeAssistantError) as err:
+        await component.get_entity(WINDOW).async_open_cover()
+    assert err.value.translation_key == "signature_required"
+    assert "Pair with the gateway" in str(err.value)
+    assert velux_sim.setstate_bodies == []
+
+    await call(hass, SERVICE_CLOSE_COVER, WINDOW)
+    await call(hass, SERVICE_STOP_COVER, WINDOW)
+    assert velux_sim.setstate_bodies == [
+        setstate_body(WINDOW_ID, 0),
+        setstate_body(WINDOW_ID, -1),
+    ]
+
+
+async def test_a_roof_window_with_its_key_opens_signed(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    entry = await setup_entry(keyed_entry(velux_sim), platforms=(Platform.COVER,))
+    window = hass.states.get(WINDOW)
+    assert window is not None
+    assert window.attributes[ATTR_SUPPORTED_FEATURES] & CoverEntityFeature.SET_POSITION
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, f"signing_key_{entry.entry_id}_{GATEWAY_ID}")
+        is None
+    )
+
+    await call(hass, SERVICE_SET_COVER_POSITION, WINDOW, **{ATTR_POSITION: 40})
+    sent = velux_sim.setstate_bodies[-1]["home"]["modules"]
+    assert len(sent) == 1
+    module = sent[0]
+    assert module["id"] == WINDOW_ID
+    assert module["target_position"] == 40
+    assert module["nonce"] == 0
+    assert len(module["hash_target_position"]) == 88
+    assert module["sign_key_id"] == base64.urlsafe_b64encode(KEY_ID).decode()
+    assert "force" not in module
+    # The simulator checks every signature: the window moves (45 s for a full move).
+    assert shown(hass, WINDOW) == (CoverState.OPENING, 0)
+    for _ in range(8):
+        await tick(3)
+    assert shown(hass, WINDOW) == (CoverState.OPEN, 40)
+    assert velux_sim.position(WINDOW_ID) == 40
+
+    # A second opening in the same second gets the next nonce.
+    await call(hass, SERVICE_OPEN_COVER, WINDOW)
+    await call(hass, SERVICE_CLOSE_COVER, WINDOW)
+    await call(hass, SERVICE_OPEN_COVER, WINDOW)
+    pairs = [
+        (body["home"]["modules"][0]["timestamp"], body["home"]["modules"][0]["nonce"])
+        for body in velux_sim.setstate_bodies
+        if "timestamp" in body["home"]["modules"][0]
+    ]
+    assert len(pairs) == 3
+    assert len(set(pairs)) == 3
+    assert velux_sim.target(WINDOW_ID) == 100
+
+
+async def test_nonces_are_never_reused_across_a_restart(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry(keyed_entry(velux_sim), platforms=(Platform.COVER,))
+    await call(hass, SERVICE_OPEN_COVER, WINDOW)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    # The clock has not moved: a new run must not start the same second at nonce 0.
+    await call(hass, SERVICE_SET_COVER_POSITION, WINDOW, **{ATTR_POSITION: 50})
+    first, second = (body["home"]["modules"][0] for body in velux_sim.setstate_bodies)
+    assert (first["timestamp"], first["nonce"]) != (second["timestamp"], second["nonce"])
+    assert velux_sim.target(WINDOW_ID) == 50
+
+
+async def test_windows_of_a_group_open_in_one_signed_setstate(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    velux_sim.add_module(
+        HOME_ID,
+        {
+            "id": SECOND_WINDOW_ID,
+            "type": "NXO",
+            "name": "Attic window",
+            "bridge": GATEWAY_ID,
+            "room_id": BEDROOM_ID,
+            "velux_type": "window",
+        },
+    )
+    await setup_entry(keyed_entry(velux_sim), platforms=(Platform.COVER,))
+    await call(hass, SERVICE_OPEN_COVER, [WINDOW, "cover.attic_window", SHUTTER])
+    assert len(velux_sim.setstate_bodies) == 1
+    modules = {module["id"]: module for module in velux_sim.setstate_bodies[0]["home"]["modules"]}
+    assert set(modules) == {WINDOW_ID, SECOND_WINDOW_ID, SHUTTER_ID}
+    windows = [modules[WINDOW_ID], modules[SECOND_WINDOW_ID]]
+    assert {window["timestamp"] for window in windows} == {windows[0]["timestamp"]}
+    assert sorted(window["nonce"] for window in windows) == [0, 1]
+    assert "nonce" not in modules[SHUTTER_ID]  # shutters are not signed
+    assert velux_sim.target(WINDOW_ID) == 100
+    assert velux_sim.target(SECOND_WINDOW_ID) == 100
+    assert shown(hass, "cover.attic_window")[0] == CoverState.OPENING
+
+
+async def test_opening_in_rain_is_refused_unless_allowed(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    velux_sim.set_raining(HOME_ID, True)
+    await setup_entry(keyed_entry(velux_sim), platforms=(Platform.COVER,))
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, SERVICE_OPEN_COVER, WINDOW)
+    assert err.value.translation_key == "raining"
+    assert "raining" in str(err.value)
+    assert velux_sim.setstate_bodies == []
+    # Closing works in rain.
+    await call(hass, SERVICE_CLOSE_COVER, WINDOW)
+
+
+async def test_opening_in_rain_when_allowed_is_forced(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    velux_sim.set_raining(HOME_ID, True)
+    await setup_entry(keyed_entry(velux_sim, open_in_rain=True), platforms=(Platform.COVER,))
+    await call(hass, SERVICE_SET_COVER_POSITION, WINDOW, **{ATTR_POSITION: 20})
+    module = velux_sim.setstate_bodies[-1]["home"]["modules"][0]
+    assert module["force"] is True
+    assert velux_sim.target(WINDOW_ID) == 20
 
 
 @pytest.mark.parametrize(
@@ -106,10 +289,8 @@ async def test_commands(  # noqa: PLR0917
         (SERVICE_STOP_COVER, {}, 30),
     ):
         await call(hass, service, entity_id, **data)
-        await tick(1)  # past the 1 s cooldown between two confirmation polls
-        state = hass.states.get(entity_id)
-        assert state is not None
-        assert state.attributes.get(ATTR_CURRENT_POSITION) == position
+        await tick(3)  # the first confirmation poll
+        assert shown(hass, entity_id)[1] == position
 
     assert velux_sim.setstate_bodies == [
         setstate_body(module_id, 100),
@@ -117,183 +298,136 @@ async def test_commands(  # noqa: PLR0917
         setstate_body(module_id, 30),
         setstate_body(module_id, -1),
     ]
-    state = hass.states.get(entity_id)
-    assert state is not None
-    assert state.state == CoverState.OPEN
+    assert shown(hass, entity_id)[0] == CoverState.OPEN
 
 
-async def test_movement_is_followed_by_quick_polls(
+async def test_a_movement_is_confirmed_with_few_polls(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:
+    """A real shutter takes 30 s for a full move: 100 -> 40 takes 18 s."""
     await setup_entry(platforms=(Platform.COVER,))
     seen = len(velux_sim.requests)
-
-    # 100 -> 40 at 20 %/s takes 3 simulated seconds.
     await call(hass, SERVICE_SET_COVER_POSITION, SHUTTER, **{ATTR_POSITION: 40})
+    # The target shows at once; nothing is read yet.
+    assert calls(velux_sim, seen) == [SETSTATE]
+    assert shown(hass, SHUTTER) == (CoverState.CLOSING, 100)
 
-    # Right after the command, only the home of the shutter is read.
-    assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS]
-    state = hass.states.get(SHUTTER)
-    assert state is not None
-    assert state.state == CoverState.CLOSING
-    assert state.attributes[ATTR_CURRENT_POSITION] == 100
-
+    await tick(3)  # a first look: 10 % done
+    assert shown(hass, SHUTTER) == (CoverState.CLOSING, 90)
+    await tick(2)  # a second look gives the speed
+    assert shown(hass, SHUTTER) == (CoverState.CLOSING, 83)
+    # The next look is right after the arrival the speed predicts (18 s, + 2 s).
+    for _ in range(13):
+        await tick(1)
+        assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS]
     await tick(3)
-    assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS]
-    state = hass.states.get(SHUTTER)
-    assert state is not None
-    assert state.state == CoverState.OPEN
-    assert state.attributes[ATTR_CURRENT_POSITION] == 40
+    assert shown(hass, SHUTTER) == (CoverState.OPEN, 40)
+    assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS, HOME_STATUS]
+    assert runtime_of_entry(hass).polls_for_commands == 3
 
-    # Confirmed: back to the normal interval (60 s), which reads every home.
+    # Confirmed: back to the normal interval (60 s from the last read of every home).
     seen = len(velux_sim.requests)
-    await tick(3)
     await tick(30)
     assert calls(velux_sim, seen) == []
-    await tick(30)
+    await tick(12)
     assert calls(velux_sim, seen) == [HOME_STATUS, CABIN_STATUS]
 
-    # A second command a few seconds later is confirmed just as fast.
-    await tick(4)
-    velux_sim.move_speed = 10  # 40 -> 100 takes 6 simulated seconds
-    seen = len(velux_sim.requests)
-    await call(hass, SERVICE_OPEN_COVER, SHUTTER)
-    state = hass.states.get(SHUTTER)
-    assert state is not None
-    assert state.state == CoverState.OPENING
-    await tick(3)
-    state = hass.states.get(SHUTTER)
-    assert state is not None
-    assert state.state == CoverState.OPENING
-    assert state.attributes[ATTR_CURRENT_POSITION] == 70
-    await tick(3)
-    state = hass.states.get(SHUTTER)
-    assert state is not None
-    assert state.state == CoverState.OPEN
-    assert state.attributes[ATTR_CURRENT_POSITION] == 100
-    assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS, HOME_STATUS]
+
+def runtime_of_entry(hass: HomeAssistant) -> Any:
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    return runtime_of(entry).coordinator  # type: ignore[arg-type]
 
 
-async def test_quick_polls_read_only_the_commanded_home(
+async def test_confirmation_polls_read_only_the_commanded_home(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:
     await setup_entry(platforms=(Platform.COVER,))
-    await tick(30)  # halfway between two normal polls
+    await tick(20)
     seen = len(velux_sim.requests)
 
-    # The cabin's shutter opens (5 s); meanwhile the shutter at home moves too.
+    # The cabin's shutter opens (30 s); meanwhile the shutter at home moves too.
     await call(hass, SERVICE_OPEN_COVER, CABIN_SHUTTER)
     velux_sim.set_position(SHUTTER_ID, 70)
     await tick(3)
-    await tick(3)
-    assert calls(velux_sim, seen) == [SETSTATE, CABIN_STATUS, CABIN_STATUS, CABIN_STATUS]
+    await tick(2)
+    assert calls(velux_sim, seen) == [SETSTATE, CABIN_STATUS, CABIN_STATUS]
     assert velux_sim.setstate_bodies[-1]["home"]["id"] == SMALL_HOME_ID
-    cabin = hass.states.get(CABIN_SHUTTER)
-    assert cabin is not None
-    assert (cabin.state, cabin.attributes[ATTR_CURRENT_POSITION]) == (CoverState.OPEN, 100)
     # The home kept its last status until the normal poll reads every home again.
-    shutter = hass.states.get(SHUTTER)
-    assert shutter is not None
-    assert shutter.attributes[ATTR_CURRENT_POSITION] == 100
+    assert shown(hass, SHUTTER)[1] == 100
     seen = len(velux_sim.requests)
-    await tick(60)
+    await tick(35)
     assert calls(velux_sim, seen) == [HOME_STATUS, CABIN_STATUS]
-    shutter = hass.states.get(SHUTTER)
-    assert shutter is not None
-    assert shutter.attributes[ATTR_CURRENT_POSITION] == 70
+    assert shown(hass, SHUTTER)[1] == 70
+    await tick(60)
+    assert shown(hass, CABIN_SHUTTER) == (CoverState.OPEN, 100)
     assert velux_sim.position(SMALL_SHUTTER_ID) == 100
+
+
+async def test_a_window_that_stops_short_is_shown_stopped(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """An obstacle (or rain on the sash) stops the window at 30 % of the way to 100 %."""
+    await setup_entry(keyed_entry(velux_sim), platforms=(Platform.COVER,))
+    velux_sim.stop_short(WINDOW_ID, 30)
+    seen = len(velux_sim.requests)
+    await call(hass, SERVICE_OPEN_COVER, WINDOW)
+    for _ in range(40):
+        await tick(3)
+    assert shown(hass, WINDOW) == (CoverState.OPEN, 30)
+    commanded = [path for path in calls(velux_sim, seen) if path == HOME_STATUS]
+    # Followed with at most 8 reads of its home (some are the normal polls of 60 s).
+    assert len(commanded) <= 8 + 2
+
+
+async def test_following_a_movement_gives_up(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    velux_sim.move_speed = 0.1  # 60 % takes 10 minutes
+    await setup_entry(platforms=(Platform.COVER,))
+    await tick(30)
+    await call(hass, SERVICE_SET_COVER_POSITION, SHUTTER, **{ATTR_POSITION: 40})
+    coordinator = runtime_of_entry(hass)
+    for _ in range(60):
+        await tick(3)
+    assert coordinator.polls_for_commands <= 8
+    assert not coordinator.confirming
+    assert shown(hass, SHUTTER)[0] == CoverState.CLOSING
 
 
 async def test_target_shows_before_the_cloud_confirms(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
 ) -> None:
     await setup_entry(platforms=(Platform.COVER,))
-    # The confirmation poll gets no answer: the commanded target is shown anyway.
-    velux_sim.rate_limit_next(5, path=HOMESTATUS)
-
     await call(hass, SERVICE_SET_COVER_POSITION, SHUTTER, **{ATTR_POSITION: 20})
-
-    state = hass.states.get(SHUTTER)
-    assert state is not None
-    assert state.state == CoverState.CLOSING
-    assert state.attributes[ATTR_CURRENT_POSITION] == 100
-
+    assert shown(hass, SHUTTER) == (CoverState.CLOSING, 100)
     # Stopping shows the cover as standing still at once.
-    velux_sim.rate_limit_next(5, path=HOMESTATUS)
     await call(hass, SERVICE_STOP_COVER, SHUTTER)
-    state = hass.states.get(SHUTTER)
-    assert state is not None
-    assert state.state == CoverState.OPEN
+    assert shown(hass, SHUTTER)[0] == CoverState.OPEN
 
 
-async def test_quick_polls_give_up_after_two_minutes(
-    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
-) -> None:
-    velux_sim.move_speed = 0.1  # 60 % takes 10 minutes
-    await setup_entry(platforms=(Platform.COVER,))
-    await call(hass, SERVICE_SET_COVER_POSITION, SHUTTER, **{ATTR_POSITION: 40})
-    seen = len(velux_sim.requests)
-
-    for _ in range(40):
-        await tick(3)
-    # Every 3 s the shutter's home; the cabin only when its normal poll falls due (within
-    # the scheduling tolerance of 60 s after the last poll that read it: at 57 and 114 s).
-    full = [HOME_STATUS, CABIN_STATUS]
-    assert calls(velux_sim, seen) == (
-        [HOME_STATUS] * 18 + full + [HOME_STATUS] * 18 + full + [HOME_STATUS] * 2
-    )
-    seen = len(velux_sim.requests)
-    for _ in range(5):
-        await tick(3)
-    assert calls(velux_sim, seen) == []
-    state = hass.states.get(SHUTTER)
-    assert state is not None
-    assert state.state == CoverState.CLOSING
-
-
-async def test_window_closes_but_opening_needs_a_signature(
+async def test_a_module_moved_to_another_bridge_is_commanded_through_it(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
 ) -> None:
-    velux_sim.move_speed = 0
-    velux_sim.set_position(WINDOW_ID, 30)
+    second_gateway = "70:ee:50:3a:9f:9f"
+    velux_sim.add_module(HOME_ID, {"id": second_gateway, "type": "NXG", "name": "Second gateway"})
     await setup_entry(platforms=(Platform.COVER,))
-
-    for service, data in (
-        (SERVICE_OPEN_COVER, {}),
-        (SERVICE_SET_COVER_POSITION, {ATTR_POSITION: 50}),
-    ):
-        with pytest.raises(HomeAssistantError) as err:
-            await call(hass, service, WINDOW, **data)
-        assert err.value.translation_key == "signature_required"
-        assert str(err.value) == (
-            "Opening the roof window Roof window needs a signed command, which is not "
-            "supported yet. Closing it works"
-        )
-    assert velux_sim.setstate_bodies == []
-
-    await call(hass, SERVICE_CLOSE_COVER, WINDOW)
-    await call(hass, SERVICE_SET_COVER_POSITION, WINDOW, **{ATTR_POSITION: 0})
-    await call(hass, SERVICE_STOP_COVER, WINDOW)
+    # The cloud moved the shutter to the home's other gateway; the data has the old one.
+    velux_sim.set_bridge(SHUTTER_ID, second_gateway)
+    seen = len(velux_sim.requests)
+    await call(hass, SERVICE_CLOSE_COVER, SHUTTER)
+    # Refused (code 21), the topology is read again, the command goes out once more.
     assert velux_sim.setstate_bodies == [
-        setstate_body(WINDOW_ID, 0),
-        setstate_body(WINDOW_ID, 0),
-        setstate_body(WINDOW_ID, -1),
+        setstate_body(SHUTTER_ID, 0),
+        setstate_body(SHUTTER_ID, 0, bridge=second_gateway),
     ]
-    state = hass.states.get(WINDOW)
-    assert state is not None
-    assert state.state == CoverState.CLOSED
+    assert calls(velux_sim, seen)[:2] == [SETSTATE, "/api/homesdata"]
+    assert velux_sim.target(SHUTTER_ID) == 0
 
 
 async def test_command_errors(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
 ) -> None:
     await setup_entry(platforms=(Platform.COVER,))
-
-    # The cloud refuses the module (it now hangs off another gateway).
-    velux_sim.set_bridge(SHUTTER_ID, SMALL_GATEWAY_ID)
-    with pytest.raises(HomeAssistantError) as err:
-        await call(hass, SERVICE_CLOSE_COVER, SHUTTER)
-    assert err.value.translation_key == "command_failed"
 
     velux_sim.rate_limit_next(1, path=SETSTATE)
     with pytest.raises(HomeAssistantError) as err:
@@ -305,7 +439,11 @@ async def test_command_errors(
         await call(hass, SERVICE_CLOSE_COVER, SHUTTER)
     assert err.value.translation_key == "cannot_connect"
 
+    # An unreachable module: the cloud answers with a per-module error.
+    velux_sim.set_reachable(SHUTTER_ID, False)
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, SERVICE_CLOSE_COVER, SHUTTER)
+    assert err.value.translation_key == "command_failed"
+
     # Nothing was shown as moving.
-    state = hass.states.get(SHUTTER)
-    assert state is not None
-    assert state.state == CoverState.OPEN
+    assert state_of(hass, SHUTTER) == CoverState.OPEN

@@ -31,12 +31,13 @@ from simulator.velux import (
 )
 from tests.helpers import state_of
 
-from .conftest import SetupEntry, Tick, calls, make_entry
+from .conftest import SetupEntry, Tick, calls, make_entry, settle
 
 HOMESDATA = "/api/homesdata"
 HOMESTATUS = "/api/homestatus"
 SETSTATE = "/syncapi/v1/setstate"
 SHUTTER = "cover.roller_shutter"
+CABIN_SHUTTER = "cover.cabin_shutter"
 NEW_ID = "5636133219200999"
 
 
@@ -121,12 +122,14 @@ async def test_server_errors_make_entities_unavailable_then_recover(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await setup_entry(platforms=(Platform.COVER,))
-    velux_sim.fail_next(3, status=500, path=HOMESTATUS)
+    # Both homes fail twice (the poll fails), then once more only the home.
+    velux_sim.fail_next(5, status=500, path=HOMESTATUS)
     await tick(60)
     assert state_of(hass, SHUTTER) == STATE_UNAVAILABLE
     await tick(60)
     await tick(60)
     assert state_of(hass, SHUTTER) == STATE_UNAVAILABLE
+    assert state_of(hass, CABIN_SHUTTER) == "closed"
     velux_sim.set_position(SHUTTER_ID, 55)
     await tick(60)
     state = hass.states.get(SHUTTER)
@@ -136,6 +139,28 @@ async def test_server_errors_make_entities_unavailable_then_recover(
     # Logged once when it went away and once when it came back.
     assert caplog.text.count("Error fetching") == 1
     assert caplog.text.count("data recovered") == 1
+    assert caplog.text.count("Reading Home of VELUX ACTIVE failed") == 1
+    assert caplog.text.count("Home answers again") == 1
+
+
+async def test_one_home_failing_leaves_the_others_available(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """A share revoked: the cabin answers error 21 for good; the home is not affected."""
+    await setup_entry(platforms=(Platform.COVER,))
+    velux_sim.revoked_homes.add(SMALL_HOME_ID)
+    velux_sim.set_position(SHUTTER_ID, 60)
+    await tick(60)
+    assert state_of(hass, CABIN_SHUTTER) == STATE_UNAVAILABLE
+    state = hass.states.get(SHUTTER)
+    assert state is not None
+    assert (state.state, state.attributes["current_position"]) == ("open", 60)
+    for _ in range(5):
+        await tick(60)
+    assert state_of(hass, CABIN_SHUTTER) == STATE_UNAVAILABLE
+    velux_sim.revoked_homes.clear()
+    await tick(60)
+    assert state_of(hass, CABIN_SHUTTER) == "closed"
 
 
 async def test_rate_limit_keeps_values_and_backs_off(
@@ -197,7 +222,7 @@ async def test_command_while_backing_off_waits_for_the_next_poll(
     assert state_of(hass, SHUTTER) == "closing"
     runtime = entry.runtime_data
     assert isinstance(runtime, NetatmoRuntimeData)
-    assert not runtime.coordinator.quick_polling
+    assert not runtime.coordinator.confirming
     for _ in range(5):
         await tick(3)
     await tick(300 - 5 * 3 - 10)
@@ -302,7 +327,7 @@ async def test_topology_is_not_postponed_by_scheduling_jitter(
         while time.time() - start < elapsed:
             freezer.tick(timedelta(seconds=0.25))
             async_fire_time_changed_exact(hass)
-            await hass.async_block_till_done(wait_background_tasks=True)
+            await settle(hass)
 
     await run_until(29 * 60 + 30)
     assert velux_sim.count(HOMESDATA) == 1
@@ -316,9 +341,12 @@ async def test_options_change_the_poll_interval(
     entry = await setup_entry(platforms=(Platform.COVER,))
     result = await hass.config_entries.options.async_init(entry.entry_id)
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 120}
+        result["flow_id"], {"next_step_id": "settings"}
     )
-    assert entry.options == {CONF_SCAN_INTERVAL: 120}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SCAN_INTERVAL: 120, "open_in_rain": False}
+    )
+    assert entry.options == {CONF_SCAN_INTERVAL: 120, "open_in_rain": False}
     await hass.async_block_till_done()
     polls = velux_sim.count(HOMESTATUS)
     await tick(60)

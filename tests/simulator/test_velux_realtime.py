@@ -421,7 +421,13 @@ def test_realistic_travel_times() -> None:
     custom = VeluxSimulator(travel_times={"shutter": 0, "window": 10})
     assert custom.speed(SHUTTER_ID) == 0  # instant
     assert custom.speed(WINDOW_ID) == 10
-    assert VeluxSimulator().travel_times == {}
+    # openers move like real ones by default; a speed of the tests' own wins
+    assert VeluxSimulator().travel_times == REALISTIC_TRAVEL_TIMES
+    assert VeluxSimulator(move_speed=20).travel_times == {}
+    assert VeluxSimulator(realistic=False).speed(WINDOW_ID) == 20
+    fixed = VeluxSimulator()
+    fixed.move_speed = 0
+    assert fixed.speed(WINDOW_ID) == 0
 
 
 async def test_window_stops_short(sim: VeluxSimulator, session: aiohttp.ClientSession) -> None:

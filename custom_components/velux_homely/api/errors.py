@@ -31,6 +31,10 @@ class CommunicationError(ApiError):
     """The service could not be reached or answered garbage (timeouts, 5xx)."""
 
 
+class TokenEndpointError(CommunicationError):
+    """The token endpoint failed (not a verdict on the credentials): every read fails."""
+
+
 class InvalidResponseError(CommunicationError):
     """The service answered with a body that is not the JSON we expect."""
 

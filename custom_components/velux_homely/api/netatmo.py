@@ -33,6 +33,7 @@ from .errors import (
     ModuleFailure,
     RateLimitedError,
     SignatureRequiredError,
+    TokenEndpointError,
 )
 from .netatmo_models import HomesData, HomeStatus
 from .netatmo_signing import NonceSequencer, SigningKey
@@ -76,7 +77,9 @@ SCENARIO_HOME: Final = "home"
 PREFERRED_POSITION: Final = -2
 """``target_position`` that sends an opener to its preferred position."""
 VELUX_TYPE_WINDOW: Final = "window"
-MODES: Final = ("auto", "algo_disabled")
+MODE_AUTO: Final = "auto"
+MODE_ALGO_DISABLED: Final = "algo_disabled"
+MODES: Final = (MODE_AUTO, MODE_ALGO_DISABLED)
 """Values of ``mode`` a command may set (automatic ventilation on / off)."""
 
 
@@ -284,11 +287,11 @@ class NetatmoClient:
             if err.error in OAUTH_AUTH_ERRORS:
                 # The grant or the client credentials were refused: they do not work.
                 raise AuthenticationError(f"{grant} grant refused: {err}") from err
-            raise CommunicationError(f"{grant} grant failed: {err}") from err
+            raise TokenEndpointError(f"{grant} grant failed: {err}") from err
         except ApiResponseError as err:
             # Anything else (an HTML 403 / 404 maintenance page, a Netatmo error
             # object) says nothing about the credentials: try again later.
-            raise CommunicationError(f"{grant} grant failed: {err}") from err
+            raise TokenEndpointError(f"{grant} grant failed: {err}") from err
         access_token = payload.get("access_token")
         if not isinstance(access_token, str) or not access_token:
             raise InvalidResponseError(f"{grant} grant answered without an access token")

@@ -2,9 +2,11 @@
 
 Set-up lists the locations (the list cached in the entry when the cloud cannot be
 reached), reads each selected location once and opens the live connections; the
-platform modules (``alarm_control_panel``, ``binary_sensor``, ``lock``, ``sensor``) add
-the entities. A location that cannot be read at set-up (throttled, say) does not hold
-the others back: it is read again when the client allows and its entities appear then.
+platform modules (``alarm_control_panel``, ``binary_sensor``, ``sensor``) add the
+entities. The Yale Doorman's lock state is a binary sensor (the API cannot lock); the
+lock entities of earlier versions are removed at set-up. A location that cannot be read
+at set-up (throttled, say) does not hold the others back: it is read again when the
+client allows and its entities appear then.
 """
 
 from __future__ import annotations
@@ -18,25 +20,24 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..api.errors import ApiError, AuthenticationError
 from ..api.homely import HomelyClient
 from ..api.homely_models import HomelyHome, HomelyLocation
 from ..const import CONF_LOCATIONS, CONF_SCAN_INTERVAL, DOMAIN, LOGGER, PROVIDER_HOMELY
-from ..entity import async_remove_stale_devices
+from ..entity import async_register_device, async_remove_stale_devices
 from ..types import Provider
 from . import config_flow, diagnostics
 from .const import CONF_KNOWN_LOCATIONS, DEFAULT_SCAN_INTERVAL, MIN_SCAN_INTERVAL
 from .coordinator import HomelyLocationCoordinator
-from .entity import gateway_device_info
+from .entity import device_info, gateway_device_info
 from .live import HomelyLive
 
 PLATFORMS: tuple[Platform, ...] = (
     Platform.ALARM_CONTROL_PANEL,
     Platform.BINARY_SENSOR,
-    Platform.LOCK,
     Platform.SENSOR,
 )
 
@@ -98,8 +99,22 @@ async def _async_list_locations(
     return locations
 
 
+@callback
+def _async_remove_lock_entities(hass: HomeAssistant, entry: HomelyConfigEntry) -> None:
+    """Remove the read-only lock entities (unique id ``<device>_lock``) of version 0.2.
+
+    The Yale Doorman now shows as a binary sensor of device class ``lock``.
+    """
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if entity.domain == Platform.LOCK:
+            LOGGER.debug("Removing %s: the lock state is a binary sensor now", entity.entity_id)
+            registry.async_remove(entity.entity_id)
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> None:
     """Read every selected location once, then open the live connections."""
+    _async_remove_lock_entities(hass, entry)
     client = config_flow.build_client(hass, entry.data)
     locations = selected_locations(await _async_list_locations(hass, entry, client), entry.options)
     minutes = float(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
@@ -108,10 +123,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> No
 
     @callback
     def _on_read(location_id: str, home: HomelyHome) -> None:
-        """Keep the location's gateway device; detach devices no location reports."""
-        dr.async_get(hass).async_get_or_create(
-            config_entry_id=entry.entry_id, **gateway_device_info(home)
-        )
+        """Keep the location's devices, under its gateway; detach those no location reports."""
+        gateway = async_register_device(hass, entry, gateway_device_info(home))
+        for device in home.devices.values():
+            async_register_device(hass, entry, device_info(device), via_device=gateway)
         current: set[str] = set()
         for other_id, coordinator in coordinators.items():
             other = home if other_id == location_id else coordinator.home

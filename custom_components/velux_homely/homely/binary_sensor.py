@@ -5,13 +5,17 @@ one and "open" on the other), so the features decide *that* the device has a tri
 sensor and only its class comes from the model name: "motion" -> motion; "window",
 "entry", "door" -> opening; any other model with ``alarm.alarm`` -> a plain "Alarm"
 sensor without a device class.
+
+The Yale Doorman's lock state is a binary sensor of device class ``lock`` (on: unlocked),
+the way Home Assistant shows a lock it cannot operate (the Homely API is read-only), and
+"Jammed" (a problem sensor) says when the bolt stopped short of the locked position.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
@@ -27,6 +31,7 @@ from .entity import (
     HomelyDeviceEntity,
     HomelyEntityDescription,
     as_bool,
+    as_number,
     async_add_device_entities,
     has,
     read_bool,
@@ -53,6 +58,40 @@ def trigger_kind(device: HomelyDevice) -> str | None:
 
 def _invert(value: bool | None) -> bool | None:
     return None if value is None else not value
+
+
+# Zigbee Door Lock cluster LockState (lock.state): 0 not fully locked, 1 locked, 2 unlocked.
+LOCK_STATE_NOT_FULLY_LOCKED: Final = 0
+LOCK_STATE_LOCKED: Final = 1
+LOCK_STATE_UNLOCKED: Final = 2
+
+
+def _lock_state(device: HomelyDevice) -> float | None:
+    return as_number(device.value("lock", "state"))
+
+
+def has_lock(device: HomelyDevice) -> bool:
+    """Return True when the device reports a lock state."""
+    return device.has("lock", "state") or device.has("report", "locked")
+
+
+def is_locked(device: HomelyDevice) -> bool | None:
+    """Return whether the door is locked: ``lock.state`` when known, else ``report.locked``.
+
+    A bolt that is not fully out (jammed) does not lock the door.
+    """
+    state = _lock_state(device)
+    if state == LOCK_STATE_LOCKED:
+        return True
+    if state in (LOCK_STATE_UNLOCKED, LOCK_STATE_NOT_FULLY_LOCKED):
+        return False
+    return as_bool(device.value("report", "locked"))
+
+
+def is_jammed(device: HomelyDevice) -> bool | None:
+    """Return whether the bolt stopped short of the locked position (None: unknown)."""
+    state = _lock_state(device)
+    return None if state is None else state == LOCK_STATE_NOT_FULLY_LOCKED
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,6 +131,21 @@ BINARY_SENSORS: tuple[HomelyBinarySensorEntityDescription, ...] = (
         device_class=BinarySensorDeviceClass.MOISTURE,
         exists_fn=has("alarm", "flood"),
         value_fn=read_bool("alarm", "flood"),
+    ),
+    HomelyBinarySensorEntityDescription(
+        # The main feature of its device: the entity is named after the device.
+        key="lock",
+        name=None,
+        device_class=BinarySensorDeviceClass.LOCK,
+        exists_fn=has_lock,
+        value_fn=lambda device: _invert(is_locked(device)),
+    ),
+    HomelyBinarySensorEntityDescription(
+        key="jammed",
+        translation_key="jammed",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        exists_fn=has("lock", "state"),
+        value_fn=is_jammed,
     ),
     HomelyBinarySensorEntityDescription(
         key="door",

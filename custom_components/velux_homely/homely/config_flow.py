@@ -26,27 +26,33 @@ import voluptuous as vol
 from ..api.homely import DEFAULT_BASE_URL, HomelyClient
 from ..api.homely_models import HomelyLocation
 from ..const import CONF_BASE_URL, CONF_LOCATIONS, CONF_SCAN_INTERVAL
-from ..types import ValidatedAccount, ValidationFailed
+from ..types import ValidatedAccount, ValidationFailed, advanced_section
 from .const import CONF_KNOWN_LOCATIONS, DEFAULT_SCAN_INTERVAL, MAX_SCAN_INTERVAL, MIN_SCAN_INTERVAL
 
 DEFAULT_OPTIONS: dict[str, Any] = {CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL}
 
 
-def account_schema(advanced: bool, defaults: Mapping[str, Any]) -> vol.Schema:
-    """Return the account form: e-mail, password and (advanced) the service address."""
-    fields: dict[vol.Marker, Any] = {
-        vol.Required(CONF_USERNAME, default=defaults.get(CONF_USERNAME, vol.UNDEFINED)): (
-            TextSelector(TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username"))
-        ),
-        vol.Required(CONF_PASSWORD): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
-        ),
-    }
-    if advanced:
-        fields[
-            vol.Optional(CONF_BASE_URL, default=defaults.get(CONF_BASE_URL, DEFAULT_BASE_URL))
-        ] = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
-    return vol.Schema(fields)
+def account_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    """Return the account form: e-mail, password and, collapsed, the service address."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_USERNAME, default=defaults.get(CONF_USERNAME, vol.UNDEFINED)): (
+                TextSelector(
+                    TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username")
+                )
+            ),
+            vol.Required(CONF_PASSWORD): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
+            ),
+            **advanced_section(
+                {
+                    vol.Optional(
+                        CONF_BASE_URL, default=defaults.get(CONF_BASE_URL, DEFAULT_BASE_URL)
+                    ): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
+                }
+            ),
+        }
+    )
 
 
 def build_client(hass: HomeAssistant, data: Mapping[str, Any]) -> HomelyClient:

@@ -46,14 +46,16 @@ def gateway_device_info(home: HomelyHome) -> DeviceInfo:
     )
 
 
-def device_info(home: HomelyHome, device: HomelyDevice) -> DeviceInfo:
-    """Return the device card of a sensor, reached through its location's gateway."""
+def device_info(device: HomelyDevice) -> DeviceInfo:
+    """Return the device card of a sensor.
+
+    Each read registers it linked to its location's gateway (``async_register_device``).
+    """
     info = DeviceInfo(
         identifiers={(DOMAIN, device.device_id)},
         name=device.name,
         model=device.model_name,
         serial_number=device.serial_number,
-        via_device=(DOMAIN, home.location_id),
     )
     if area := area_of(device.location):
         info["suggested_area"] = area
@@ -121,7 +123,7 @@ class HomelyDeviceEntity(VeluxHomelyEntity[HomelyLocationCoordinator, HomelyDevi
         """Bind the entity to its device."""
         super().__init__(coordinator, device_id, description)
         home = coordinator.data
-        self._attr_device_info = device_info(home, home.devices[device_id])
+        self._attr_device_info = device_info(home.devices[device_id])
         self._rendered: tuple[Any, bool] = (home.devices.get(device_id), True)
 
     @property

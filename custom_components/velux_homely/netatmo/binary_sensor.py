@@ -47,8 +47,9 @@ BINARY_SENSORS: tuple[NetatmoBinarySensorEntityDescription, ...] = (
         translation_key="connectivity",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
-        # Tells whether the module is reachable, so it has a value when it is not.
-        available_fn=lambda view: True,
+        # Tells whether the module is reachable, so it has a value when it is not
+        # (but none when its home could not be read).
+        available_fn=lambda view: view.home_ok,
         value_fn=lambda view: view.reachable,
     ),
 )

@@ -102,8 +102,9 @@ class NetatmoButton(NetatmoEntity, ButtonEntity):
             if description.moves_openers
             else []
         )
+        client, home_id = self.coordinator.client, view.home.id
         await self.coordinator.async_command(
-            description.press_fn(self.coordinator.client, view.home.id, self.device_id),
-            home_id=view.home.id,
+            lambda _: description.press_fn(client, home_id, self.device_id),
+            home_id=home_id,
             confirm=openers,
         )

@@ -1,41 +1,59 @@
-"""Coordinator of a VELUX ACTIVE account: topology now and then, live state often.
+"""Coordinator of a Netatmo-family account (VELUX ACTIVE): reads, pushes and commands.
+
+Reads:
 
 * ``homesdata`` (homes, rooms, modules) at set-up and every 30 minutes;
-* one ``homestatus`` per home at every poll (the ``scan_interval`` option);
-* after a command, quick polls every 3 s until the commanded openers reached
-  their target (at most 2 minutes); they read only the homes of those openers,
-  the other homes keep their last status (and are read when a normal poll
-  falls due meanwhile);
-* when the cloud limits requests: keep the last values, stop quick polls and
-  poll much less often until a poll succeeds again (another failure meanwhile,
-  such as a timeout, keeps the long interval); a command sent meanwhile shows
-  its target but starts no poll. A limit met during set-up is remembered across
-  Home Assistant's set-up retries (see :mod:`.rate_limit`).
+* one ``homestatus`` per home at every poll: every ``scan_interval`` without push, every
+  30 minutes while the realtime websocket is healthy (a safety net);
+* each home's health is its own: a home whose read fails keeps its last status and its
+  entities are unavailable until it answers again; only when every home fails is the
+  whole read failed.
 
-A read due within ``SCHEDULE_TOLERANCE`` is done now: polls start a fraction of a
-second off their ideal time, which must not postpone it by a whole interval.
+Commands show their target at once. Their movement is confirmed by the pushes that
+follow; without push by a few polls of that home only: the first 3 s after the command,
+then right after the arrival the observed speed predicts (at most 8 polls, 3 minutes).
+An opener whose position stops changing short of its target has stopped (obstacle, rain).
+
+When the cloud limits requests: keep the last values, stop confirmation polls and poll
+much less often until a poll succeeds again; a command sent meanwhile shows its target
+but starts no poll. A limit met during set-up is remembered across Home Assistant's
+set-up retries (see :mod:`.rate_limit`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Mapping
-from dataclasses import dataclass, replace
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
-from ..api.errors import ApiError, RateLimitedError
-from ..api.netatmo import NetatmoClient
+from ..api.errors import (
+    ApiError,
+    AuthenticationError,
+    CommandError,
+    RateLimitedError,
+    TokenEndpointError,
+)
+from ..api.netatmo import NetatmoClient, PositionMove
 from ..api.netatmo_models import TYPE_GATEWAY, Home, HomesData, HomeStatus, OpenerStatus
+from ..api.netatmo_realtime import RealtimeEvent, RefreshHint, StateUpdate
+from ..api.netatmo_signing import SigningKey
 from ..const import LOGGER
-from ..coordinator import VeluxHomelyCoordinator
+from ..coordinator import MIN_DELAY, VeluxHomelyCoordinator
 from ..entity import async_remove_stale_devices
 from .const import (
-    QUICK_POLL_INTERVAL,
-    QUICK_POLL_WINDOW,
+    CONFIRM_FIRST_POLL,
+    CONFIRM_MAX_GAP,
+    CONFIRM_MAX_POLLS,
+    CONFIRM_MIN_GAP,
+    CONFIRM_WINDOW,
+    PUSH_CONFIRM_FALLBACK,
+    PUSH_POLL_INTERVAL,
     RATE_LIMIT_BACKOFF_MAX,
     RATE_LIMIT_BACKOFF_MIN,
     RATE_LIMIT_HINT_MAX,
@@ -44,6 +62,7 @@ from .const import (
 )
 from .device import ModuleView, device_info
 from .flavours import VELUX, Flavour
+from .issues import async_update_signing_issues
 from .rate_limit import (
     RateLimit,
     async_forget_rate_limit,
@@ -54,27 +73,51 @@ from .rate_limit import (
 if TYPE_CHECKING:
     from . import NetatmoConfigEntry
 
+CODE_INVALID_ID = 21
+"""setstate error of a module the cloud does not know under that bridge (it moved)."""
+BATCH_YIELDS = 3
+"""Loop turns a command waits for the commands of a group or scene to join it."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NetatmoData:
     """The homes with a gateway (topology), their latest status and every module's view.
 
-    ``modules`` is built once per refresh (or command) by :meth:`build`: entities read
-    their module from it instead of searching the homes.
+    ``modules`` is built once per read (or push, or command) by :meth:`build`: entities
+    read their module from it instead of searching the homes.
     """
 
     homes: Mapping[str, Home]
     status: Mapping[str, HomeStatus]
     modules: Mapping[str, ModuleView]
+    failed_homes: frozenset[str] = frozenset()
+    """Homes whose latest read failed (their last status is kept, their entities unavailable)."""
+    stopped: frozenset[str] = frozenset()
+    """Openers that stopped short of their target."""
 
     @classmethod
-    def build(cls, homes: Mapping[str, Home], status: Mapping[str, HomeStatus]) -> NetatmoData:
+    def build(
+        cls,
+        homes: Mapping[str, Home],
+        status: Mapping[str, HomeStatus],
+        *,
+        failed_homes: frozenset[str] = frozenset(),
+        stopped: frozenset[str] = frozenset(),
+    ) -> NetatmoData:
         """Join topology and status into the per-module index."""
         return cls(
             homes=homes,
             status=status,
+            failed_homes=failed_homes,
+            stopped=stopped,
             modules={
-                module.id: ModuleView.build(home, module, status.get(home.id))
+                module.id: ModuleView.build(
+                    home,
+                    module,
+                    status.get(home.id),
+                    home_ok=home.id in status and home.id not in failed_homes,
+                    stopped=module.id in stopped,
+                )
                 for home in homes.values()
                 for module in home.modules
             },
@@ -82,11 +125,38 @@ class NetatmoData:
 
     def with_status(self, home_status: HomeStatus) -> NetatmoData:
         """Return the data with one home's status replaced."""
-        return NetatmoData.build(self.homes, {**self.status, home_status.home_id: home_status})
+        return NetatmoData.build(
+            self.homes,
+            {**self.status, home_status.home_id: home_status},
+            failed_homes=self.failed_homes,
+            stopped=self.stopped,
+        )
+
+
+@dataclass(slots=True)
+class _Movement:
+    """A commanded (or awaited) opener whose movement is being confirmed."""
+
+    home_id: str
+    target: int | None
+    started: float
+    samples: list[tuple[float, int]] = field(default_factory=list)
+    """(loop time, current position) of each read of its home since the command."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Moves of one home gathered from the commands of a group or scene."""
+
+    moves: dict[str, PositionMove] = field(default_factory=dict)
+    force: bool = False
+    done: asyncio.Future[None] | None = None
 
 
 class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
-    """Polls one account of the Netatmo API family (VELUX ACTIVE)."""
+    """Reads one account, applies its pushes and sends its commands."""
+
+    config_entry: NetatmoConfigEntry
 
     def __init__(
         self,
@@ -96,34 +166,64 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         *,
         scan_interval: timedelta,
         flavour: Flavour = VELUX,
+        signing_keys: Callable[[], Mapping[str, SigningKey]] = dict,
     ) -> None:
-        """Set up the coordinator with the account's client and poll interval."""
+        """Set up the coordinator with the account's client and poll interval.
+
+        ``signing_keys`` returns the keys stored now, by gateway id.
+        """
         super().__init__(
             hass, entry, name=f"{flavour.api.name} {entry.title}", update_interval=scan_interval
         )
         self.client = client
         self.flavour = flavour
+        self.signing_keys = signing_keys
         self.normal_interval = scan_interval
+        self.push_connected = False
         self.homes_data: HomesData | None = None
         self._topology_next: datetime | None = None
         self._devices_outdated = False
-        self._pending: dict[str, str] = {}
-        """Commanded or awaited opener id -> id of its home."""
-        self._quick_until: datetime | None = None
-        self._all_read_at: datetime | None = None
-        """When the latest poll that read every home started."""
+        self._movements: dict[str, _Movement] = {}
+        self._hinted: set[str] = set()
+        self._read_homes: set[str] = set()
+        self._failed_homes: set[str] = set()
+        """Homes whose latest read failed (kept across failed polls: logged once)."""
+        """Homes the latest read read (a confirmation poll reads only some)."""
+        """Homes an event said changed without saying how: read at the next read."""
+        self._batches: dict[str, _Batch] = {}
+        self._all_read_at: float | None = None
+        """Loop time of the latest read of every home."""
         self._backoff: timedelta | None = None
         """The poll interval set after a rate-limit answer, until a poll succeeds."""
         self.rate_limited_count = 0
+        self.polls_for_commands = 0
+        """homestatus reads spent on confirming commands (diagnostics, benchmarks)."""
         if (limit := async_get_rate_limit(hass, entry.entry_id)) is not None:
             # A set-up retry after a rate limit: the back-off goes on growing.
             self.rate_limited_count = limit.count
             self._backoff = limit.backoff
 
+    # -- state -------------------------------------------------------------------
+
     @property
-    def quick_polling(self) -> bool:
+    def cadence(self) -> timedelta:
+        """Return the time between two reads of every home in the current push state."""
+        return PUSH_POLL_INTERVAL if self.push_connected else self.normal_interval
+
+    @property
+    def confirming(self) -> bool:
         """Return True while movements after a command are being confirmed."""
-        return self._quick_until is not None
+        return bool(self._movements)
+
+    def can_sign(self, bridge_id: str | None) -> bool:
+        """Return True when a signing key of that gateway is stored."""
+        return bridge_id is not None and bridge_id in self.signing_keys()
+
+    def is_raining(self, bridge_id: str | None) -> bool:
+        """Return True when the gateway reports rain."""
+        view = self.data.modules.get(bridge_id) if bridge_id else None
+        gateway = view.gateway if view else None
+        return bool(gateway and gateway.is_raining)
 
     @property
     def has_data(self) -> bool:
@@ -133,32 +233,33 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
     @property
     def backing_off(self) -> bool:
         """Return True while polls are spaced out after a rate-limit answer."""
-        return (
-            self.rate_limited_count > 0
-            and self._backoff is not None
-            and self.update_interval == self._backoff
-        )
+        return self.rate_limited_count > 0 and self._backoff is not None
+
+    # -- reads -------------------------------------------------------------------
 
     async def _async_read(self) -> NetatmoData:
-        """Read the topology when due, then the status of every home."""
+        """Read the topology when due, then the status of the homes due."""
         now = dt_util.utcnow()
         try:
             data = await self._async_fetch(now)
         except RateLimitedError as err:
             return self._rate_limited(err, now)
         except ApiError as err:
-            if self.rate_limited_count and self._backoff is not None:
+            if self.backing_off:
                 # Nothing says the limit is over: keep the long interval.
                 self._hold_backoff(now)
             else:
-                self._schedule_next(now)
+                self.update_interval = self.cadence
             self.raise_update_error(err)
         if self.rate_limited_count:
-            LOGGER.info("VELUX ACTIVE answers again; polling every %s", self.normal_interval)
+            LOGGER.info(
+                "%s answers again; polling every %s", self.flavour.api.name, self.normal_interval
+            )
             self.rate_limited_count = 0
+            self._backoff = None
         async_forget_rate_limit(self.hass, self.config_entry.entry_id)
-        self._track_pending(data)
-        self._schedule_next(now)
+        self._follow_movements(data)
+        self.update_interval = timedelta(seconds=max(self._next_read_delay(), MIN_DELAY))
         return data
 
     async def _async_fetch(self, now: datetime) -> NetatmoData:
@@ -170,26 +271,90 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
             self.homes_data = await self.client.async_get_homes_data()
             self._topology_next = now + TOPOLOGY_INTERVAL
             self._devices_outdated = True
-        homes = self._homes(self.homes_data)
+        homes = {home.id: home for home in self.homes_data.homes if home.gateways}
         if not homes:
             # No gateway at all is most likely a hiccup of the cloud (the devices are
             # kept): read the topology again at the next poll, not in 30 minutes.
             self._topology_next = now
         last = self.data.status if self.data is not None else {}
-        to_read = self._homes_to_read(homes, last, now)
+        failed = self._failed_homes
+        to_read = self._homes_to_read(homes, last)
         status: dict[str, HomeStatus] = {}
-        for home_id in homes:
-            if home_id in to_read:
-                status[home_id] = await self.client.async_get_home_status(home_id)
+        errors: list[ApiError] = []
+        for home_id, home in homes.items():
+            if home_id not in to_read:
+                if home_id in last:
+                    status[home_id] = last[home_id]
+                continue
+            types = {module.id: module.type for module in home.modules}
+            try:
+                status[home_id] = await self.client.async_get_home_status(home_id, types)
+            except (RateLimitedError, AuthenticationError, TokenEndpointError):
+                raise  # the account's trouble, not this home's
+            except ApiError as err:
+                errors.append(err)
+                if home_id not in failed:
+                    LOGGER.warning(
+                        "Reading %s of %s failed: its entities are unavailable until it "
+                        "answers (%s)",
+                        home.name or home_id,
+                        self.flavour.api.name,
+                        err,
+                    )
+                failed.add(home_id)
+                if home_id in last:
+                    status[home_id] = last[home_id]
             else:
-                status[home_id] = last[home_id]
+                if home_id in failed:
+                    LOGGER.info("%s answers again", home.name or home_id)
+                failed.discard(home_id)
+                if self._movements and len(to_read) < len(homes):
+                    self.polls_for_commands += 1
+        self._hinted.clear()
+        if errors and len(errors) == len(to_read):
+            raise errors[0]
         if len(to_read) == len(homes):
-            self._all_read_at = now
-        data = NetatmoData.build(homes, status)
+            self._all_read_at = self.hass.loop.time()
+        self._read_homes = {home_id for home_id in to_read if home_id not in failed}
+        failed.intersection_update(homes)
+        data = NetatmoData.build(
+            homes,
+            status,
+            failed_homes=frozenset(failed),
+            stopped=self._stopped(status, last),
+        )
         if self._devices_outdated:
             self._devices_outdated = False
             self._sync_devices(data)
         return data
+
+    def _stopped(
+        self, status: Mapping[str, HomeStatus], last: Mapping[str, HomeStatus]
+    ) -> frozenset[str]:
+        """Return the openers that stopped short of their target (obstacle, rain).
+
+        Such an opener reports the same position and target in two reads in a row.
+        """
+        previous = self.data.stopped if self.data is not None else frozenset()
+        stopped: set[str] = set()
+        for home_id, home_status in status.items():
+            before = last.get(home_id)
+            for module_id, module in home_status.modules.items():
+                if not isinstance(module, OpenerStatus) or not module.is_moving:
+                    continue
+                movement = self._movements.get(module_id)
+                if movement is not None and not movement.samples:
+                    continue  # the first look after a command: the motor may not run yet
+                old = before.opener(module_id) if before is not None else None
+                unchanged = (
+                    old is not None
+                    and old is not module
+                    and old.current_position == module.current_position
+                    and old.target_position == module.target_position
+                )
+                if unchanged or (module_id in previous and old is module):
+                    stopped.add(module_id)
+        return frozenset(stopped)
 
     def _sync_devices(self, data: NetatmoData) -> None:
         """Create the gateway devices first (the others hang off them); drop vanished ones."""
@@ -201,30 +366,91 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                     **device_info(view, self.flavour),
                 )
         async_remove_stale_devices(self.hass, self.config_entry, data.modules)
+        async_update_signing_issues(self.hass, self.config_entry, data)
 
-    @staticmethod
-    def _homes(homes_data: HomesData) -> dict[str, Home]:
-        return {home.id: home for home in homes_data.homes if home.gateways}
+    def _normal_read_due_in(self) -> float:
+        if self._all_read_at is None:
+            return 0.0
+        return self._all_read_at + self.cadence.total_seconds() - self.hass.loop.time()
 
-    def _homes_to_read(
-        self, homes: Mapping[str, Home], last: Mapping[str, HomeStatus], now: datetime
-    ) -> set[str]:
-        """Return every home, or during quick polls the homes awaiting a movement.
+    def _homes_to_read(self, homes: Mapping[str, Home], last: Mapping[str, HomeStatus]) -> set[str]:
+        """Return every home, or for a confirmation poll the homes of the movements.
 
-        A quick poll still reads every home when a normal poll fell due meanwhile,
-        and a home without a status yet is always read.
+        A confirmation poll still reads every home when a normal poll fell due
+        meanwhile, and a home without a status yet is always read.
         """
         if (
-            not self.quick_polling
-            or self._all_read_at is None
-            or now >= self._all_read_at + self.normal_interval - SCHEDULE_TOLERANCE
+            not (self._movements or self._hinted)
+            or self._normal_read_due_in() <= SCHEDULE_TOLERANCE.total_seconds()
         ):
             return set(homes)
-        awaited = set(self._pending.values())
+        awaited = {movement.home_id for movement in self._movements.values()} | self._hinted
         return {home_id for home_id in homes if home_id in awaited or home_id not in last}
 
+    # -- confirmation of movements -------------------------------------------------
+
+    def _follow_movements(self, data: NetatmoData) -> None:
+        """Note where the followed openers are; forget those that arrived or stopped."""
+        now = self.hass.loop.time()
+        for module_id, movement in list(self._movements.items()):
+            view = data.modules.get(module_id)
+            status = view.opener if view else None
+            if status is None or view is None or not view.moving:
+                del self._movements[module_id]
+                continue
+            position = status.current_position
+            if position is not None and (
+                not movement.samples or movement.samples[-1][1] != position
+            ):
+                movement.samples.append((now, position))
+            if (
+                now - movement.started > CONFIRM_WINDOW.total_seconds()
+                or len(movement.samples) >= CONFIRM_MAX_POLLS
+            ):
+                LOGGER.debug("Giving up following %s", module_id)
+                del self._movements[module_id]
+
+    def _confirm_delay(self) -> float | None:
+        """Return the seconds until the next poll that confirms a movement (None: none)."""
+        if self.backing_off:
+            return None
+        if self._hinted:
+            return 0.0
+        if not self._movements:
+            return None
+        now = self.hass.loop.time()
+        delays: list[float] = []
+        for movement in self._movements.values():
+            if self.push_connected:
+                delays.append(movement.started + PUSH_CONFIRM_FALLBACK - now)
+                continue
+            samples = movement.samples
+            if len(samples) < 2 or movement.target is None:
+                delays.append(max(movement.started + CONFIRM_FIRST_POLL - now, CONFIRM_MIN_GAP))
+                continue
+            (t0, p0), (t1, p1) = samples[-2], samples[-1]
+            speed = abs(p1 - p0) / max(t1 - t0, 0.001)  # unchanged: the longest gap
+            remaining = abs(movement.target - p1) / max(speed, 0.001)
+            # Home Assistant's timer may fire a second early: look 2 s after the arrival.
+            delays.append(min(max(remaining + 2.0, CONFIRM_MIN_GAP), CONFIRM_MAX_GAP))
+        return max(min(delays), 0.0)
+
+    def _next_read_delay(self) -> float:
+        """Return the seconds until the next read: a confirmation poll or the normal one."""
+        normal = max(self._normal_read_due_in(), 0.0)
+        confirm = self._confirm_delay()
+        return normal if confirm is None else min(confirm, normal)
+
+    @callback
+    def _reschedule(self) -> None:
+        """Move the next read to what the movements and the push state need now."""
+        if self.data is not None and not self.backing_off:
+            self.async_schedule_read(self._next_read_delay())
+
+    # -- rate limits ---------------------------------------------------------------
+
     def _rate_limited(self, err: RateLimitedError, now: datetime) -> NetatmoData:
-        """Keep the last data, stop quick polls and poll much less often."""
+        """Keep the last data, stop confirmation polls and poll much less often."""
         self.rate_limited_count += 1
         backoff = min(
             RATE_LIMIT_BACKOFF_MIN * 2 ** (self.rate_limited_count - 1), RATE_LIMIT_BACKOFF_MAX
@@ -236,21 +462,21 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
             self.raise_update_error(err)
         if self.rate_limited_count == 1:
             LOGGER.warning(
-                "VELUX ACTIVE limits the requests of this account; keeping the last values "
+                "%s limits the requests of this account; keeping the last values "
                 "and polling again in %d s",
+                self.flavour.api.name,
                 delay,
             )
         return self.data
 
     def _hold_backoff(self, now: datetime) -> None:
-        """Stop quick polls and wait the back-off before the next read.
+        """Stop confirmation polls and wait the back-off before the next read.
 
         During set-up (no data yet) the deadline is remembered, so that Home
         Assistant's set-up retries do not ask the cloud before it.
         """
         assert self._backoff is not None  # noqa: S101
-        self._pending.clear()
-        self._quick_until = None
+        self._movements.clear()
         self.update_interval = self._backoff
         if not self.has_data:
             async_remember_rate_limit(
@@ -263,42 +489,80 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 ),
             )
 
-    def _track_pending(self, data: NetatmoData) -> None:
-        """Forget the commanded openers that reached their target."""
-        for module_id in list(self._pending):
-            view = data.modules.get(module_id)
-            status = view.opener if view else None
-            if status is None or not status.is_moving:
-                del self._pending[module_id]
+    # -- push ----------------------------------------------------------------------
 
-    def _schedule_next(self, now: datetime) -> None:
-        """Poll quickly while movements are confirmed, else at the normal interval."""
-        if self._pending and self._quick_until is not None and now < self._quick_until:
-            self.update_interval = QUICK_POLL_INTERVAL
+    @callback
+    def async_push_connected(self, connected: bool) -> None:
+        """Stretch the poll interval while the realtime websocket is up; restore it after."""
+        if connected == self.push_connected:
             return
-        if self._quick_until is not None:
-            LOGGER.debug("Movements confirmed (or given up): back to %s", self.normal_interval)
-        self._pending.clear()
-        self._quick_until = None
-        self._backoff = None
-        self.update_interval = self.normal_interval
+        self.push_connected = connected
+        LOGGER.debug(
+            "%s realtime push %s: polling every %s",
+            self.flavour.api.name,
+            "up" if connected else "down",
+            self.cadence,
+        )
+        self._reschedule()
+
+    @callback
+    def async_apply_event(self, event: RealtimeEvent) -> None:
+        """Merge what an event carries into the data at once (or read its home)."""
+        data = self.data
+        if data is None or event.home_id not in data.homes:
+            LOGGER.debug("Realtime event of an unknown home: ignored until the next read")
+            return
+        if isinstance(event, RefreshHint) or event.home_id not in data.status:
+            self._async_read_home_soon(event.home_id)
+            return
+        self._apply_update(data, event)
+
+    def _apply_update(self, data: NetatmoData, event: StateUpdate) -> None:
+        merged = data.status[event.home_id].merged(event.modules, event.rooms)
+        stopped = set(data.stopped)
+        for module_id in event.modules:
+            stopped.discard(module_id)
+        updated = NetatmoData.build(
+            data.homes,
+            {**data.status, event.home_id: merged},
+            failed_homes=data.failed_homes,
+            stopped=frozenset(stopped),
+        )
+        for module_id in event.modules:
+            movement = self._movements.get(module_id)
+            view = updated.modules.get(module_id)
+            if movement is not None and (view is None or not view.moving):
+                del self._movements[module_id]
+        self.async_push(updated)
+        if not self._movements:
+            self._reschedule()
+
+    @callback
+    def _async_read_home_soon(self, home_id: str) -> None:
+        """Read a home an event says changed without saying how."""
+        self._hinted.add(home_id)
+        self._reschedule()
+
+    # -- commands ------------------------------------------------------------------
 
     async def async_command(
         self,
-        command: Awaitable[Any],
+        send: Callable[[NetatmoData], Awaitable[Any]],
         *,
         home_id: str,
         targets: Mapping[str, int] | None = None,
         confirm: Iterable[str] = (),
     ) -> None:
-        """Send a command, show its targets at once, then confirm them by quick polls.
+        """Send a command, show its targets at once, then confirm its movements.
 
-        ``targets`` maps opener ids to the position they were sent to (shown
-        optimistically); ``confirm`` lists further openers whose movement is awaited.
-        Without either (identify), nothing is polled. While backing off after a rate
-        limit, the targets are shown but nothing is polled before the next poll.
+        ``send`` builds the command from the current data: when the cloud refuses it
+        because a module moved to another bridge (code 21), the topology is read again
+        and the command sent once more. ``targets`` maps opener ids to the position
+        they were sent to (shown at once); ``confirm`` lists further openers whose
+        movement is awaited. While backing off after a rate limit, the targets are shown
+        but nothing is polled before the next poll.
         """
-        await self.async_run_command(command)
+        await self.async_run_command(self._async_send(send))
         if not targets and not confirm:
             return
         if targets:
@@ -306,11 +570,81 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         if self.backing_off:
             LOGGER.debug("Rate limited: the command is confirmed at the next poll")
             return
+        now = self.hass.loop.time()
         for module_id in (*(targets or {}), *confirm):
-            self._pending[module_id] = home_id
-        self._quick_until = dt_util.utcnow() + QUICK_POLL_WINDOW
-        self.update_interval = QUICK_POLL_INTERVAL
-        await self.async_request_refresh()
+            target = (targets or {}).get(module_id)
+            if target is not None and target < 0:
+                target = None
+            self._movements[module_id] = _Movement(home_id=home_id, target=target, started=now)
+        if not targets and not self.push_connected:
+            # A scenario: only the cloud knows where it sends the openers.
+            await self.async_request_refresh()
+            return
+        self._reschedule()
+
+    async def _async_send(self, send: Callable[[NetatmoData], Awaitable[Any]]) -> None:
+        try:
+            await send(self.data)
+        except CommandError as err:
+            if not any(failure.code == CODE_INVALID_ID for failure in err.failures):
+                raise
+            LOGGER.debug("A module moved to another bridge: reading the topology again")
+            self._topology_next = None
+            await self.async_refresh()
+            await send(self.data)
+
+    async def async_move(self, view: ModuleView, position: int, *, force: bool = False) -> None:
+        """Move an opener; the moves of a group or scene go out as one ``setstate``.
+
+        Commands of the same home that arrive within a few loop turns (the entities of
+        one service call) join one call: window openings share one timestamp with
+        consecutive nonces.
+        """
+        home_id = view.home.id
+        batch = self._batches.get(home_id)
+        leader = batch is None
+        if batch is None:
+            batch = self._batches[home_id] = _Batch()
+        batch.moves[view.module.id] = PositionMove(
+            module_id=view.module.id,
+            bridge_id=view.bridge_id,
+            position=position,
+            velux_type=view.module.velux_type,
+        )
+        batch.force = batch.force or force
+        if not leader:
+            if batch.done is None:
+                batch.done = self.hass.loop.create_future()
+            await batch.done
+            return
+        for _ in range(BATCH_YIELDS):
+            await asyncio.sleep(0)
+        del self._batches[home_id]
+        moves = dict(batch.moves)
+
+        async def _send(data: NetatmoData) -> None:
+            current = [
+                replace(move, bridge_id=data.modules[module_id].bridge_id)
+                if module_id in data.modules
+                else move
+                for module_id, move in moves.items()
+            ]
+            await self.client.async_set_positions(
+                home_id, current, signing=self.signing_keys(), force=batch.force
+            )
+
+        try:
+            await self.async_command(
+                _send,
+                home_id=home_id,
+                targets={module_id: move.position for module_id, move in moves.items()},
+            )
+        except BaseException as err:
+            if batch.done is not None:
+                batch.done.set_exception(err)
+            raise
+        if batch.done is not None:
+            batch.done.set_result(None)
 
     def _set_targets(self, home_id: str, targets: Mapping[str, int]) -> None:
         """Show new target positions before the cloud confirms them."""
@@ -324,6 +658,22 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 # A stop (negative target) is shown as "stays where it is".
                 shown = target if target >= 0 else status.current_position
                 modules[module_id] = replace(status, target_position=shown)
+        self.data = NetatmoData.build(
+            self.data.homes,
+            {**self.data.status, home_id: replace(home_status, modules=modules)},
+            failed_homes=self.data.failed_homes,
+            stopped=self.data.stopped - set(targets),
+        )
+        self.async_update_listeners()
+
+    @callback
+    def async_show_fields(self, home_id: str, module_id: str, **fields: Any) -> None:
+        """Show module fields a command just set (silent, mode, locked) before a read."""
+        home_status = self.data.status.get(home_id)
+        status = home_status.modules.get(module_id) if home_status else None
+        if home_status is None or status is None:
+            return
+        modules = {**home_status.modules, module_id: replace(status, **fields)}
         self.data = self.data.with_status(replace(home_status, modules=modules))
         self.async_update_listeners()
 
@@ -335,9 +685,11 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
             if self.update_interval
             else None,
             "normal_interval": self.normal_interval.total_seconds(),
-            "quick_polling": self.quick_polling,
-            "pending": sorted(self._pending),
+            "push_connected": self.push_connected,
+            "confirming": sorted(self._movements),
+            "polls_for_commands": self.polls_for_commands,
             "rate_limited_count": self.rate_limited_count,
+            "failed_homes": sorted(self.data.failed_homes) if self.data else [],
             "homesdata": dict(self.homes_data.raw) if self.homes_data else None,
             "homestatus": {
                 home_id: dict(status.raw) for home_id, status in self.data.status.items()

@@ -19,6 +19,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from ..api.netatmo import STOP_POSITION
 from ..api.netatmo_models import TYPE_OPENER, OpenerStatus
 from ..const import DOMAIN
+from .const import CONF_OPEN_IN_RAIN
 from .coordinator import NetatmoCoordinator
 from .entity import NetatmoEntity, NetatmoEntityDescription, async_add_module_entities
 
@@ -60,16 +61,13 @@ async def async_setup_entry(
 
 
 class NetatmoCover(NetatmoEntity, CoverEntity):
-    """A VELUX window, shutter, blind or awning."""
+    """A VELUX window, shutter, blind or awning.
+
+    A roof window opens only with its gateway's signing key: without one it offers
+    close and stop (and a repair issue says how to pair the gateway).
+    """
 
     entity_description: NetatmoCoverEntityDescription
-
-    _attr_supported_features = (
-        CoverEntityFeature.OPEN
-        | CoverEntityFeature.CLOSE
-        | CoverEntityFeature.STOP
-        | CoverEntityFeature.SET_POSITION
-    )
 
     def __init__(
         self,
@@ -81,6 +79,17 @@ class NetatmoCover(NetatmoEntity, CoverEntity):
         super().__init__(coordinator, module_id, description)
         self._velux_type = coordinator.data.modules[module_id].module.velux_type
         self._attr_device_class = DEVICE_CLASSES.get(self._velux_type or "")
+
+    @property
+    def supported_features(self) -> CoverEntityFeature:
+        """Return close and stop, plus open and set position when the opener can open."""
+        features = CoverEntityFeature.CLOSE | CoverEntityFeature.STOP
+        view = self.subject
+        if self._velux_type != WINDOW or (
+            view is not None and self.coordinator.can_sign(view.bridge_id)
+        ):
+            features |= CoverEntityFeature.OPEN | CoverEntityFeature.SET_POSITION
+        return features
 
     @property
     def _status(self) -> OpenerStatus | None:
@@ -99,25 +108,23 @@ class NetatmoCover(NetatmoEntity, CoverEntity):
         position = self.current_cover_position
         return None if position is None else position == 0
 
+    def _moving_toward(self, direction: int) -> bool:
+        view = self.subject
+        status = view.opener if view else None
+        if view is None or status is None or not view.moving:
+            return False
+        delta = (status.target_position or 0) - (status.current_position or 0)
+        return delta * direction > 0
+
     @property
     def is_opening(self) -> bool:
         """Return True while moving toward a more open target."""
-        status = self._status
-        return bool(
-            status
-            and status.is_moving
-            and (status.target_position or 0) > (status.current_position or 0)
-        )
+        return self._moving_toward(1)
 
     @property
     def is_closing(self) -> bool:
         """Return True while moving toward a more closed target."""
-        status = self._status
-        return bool(
-            status
-            and status.is_moving
-            and (status.target_position or 0) < (status.current_position or 0)
-        )
+        return self._moving_toward(-1)
 
     async def async_open_cover(self, **kwargs: Any) -> None:
         """Open fully."""
@@ -139,17 +146,22 @@ class NetatmoCover(NetatmoEntity, CoverEntity):
         view = self.subject
         if view is None:  # pragma: no cover - the entity is removed with its module
             return
+        force = False
         if self._velux_type == WINDOW and position > 0:
-            # Opening a roof window must be signed with the gateway's key.
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="signature_required",
-                translation_placeholders={"name": view.module.name or self.device_id},
-            )
-        await self.coordinator.async_command(
-            self.coordinator.client.async_set_position(
-                view.home.id, self.device_id, view.bridge_id, position
-            ),
-            home_id=view.home.id,
-            targets={self.device_id: position},
-        )
+            name = view.module.name or self.device_id
+            if not self.coordinator.can_sign(view.bridge_id):
+                # Opening a roof window must be signed with the gateway's key.
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="signature_required",
+                    translation_placeholders={"name": name},
+                )
+            if self.coordinator.is_raining(view.bridge_id):
+                if not self.coordinator.config_entry.options.get(CONF_OPEN_IN_RAIN, False):
+                    raise HomeAssistantError(
+                        translation_domain=DOMAIN,
+                        translation_key="raining",
+                        translation_placeholders={"name": name},
+                    )
+                force = True
+        await self.coordinator.async_move(view, position, force=force)

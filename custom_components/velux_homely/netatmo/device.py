@@ -33,14 +33,29 @@ class ModuleView:
     bridge_id: str | None
     in_error: bool = False
     """The cloud listed the module in ``errors`` (code 6: unreachable)."""
+    home_ok: bool = True
+    """The latest read of the module's home worked (else its entities are unavailable)."""
+    stopped: bool = False
+    """An opener that stopped short of its target (an obstacle, rain): not moving."""
 
     @classmethod
-    def build(cls, home: Home, module: Module, home_status: HomeStatus | None) -> ModuleView:
-        """Join a module of the topology with its home's latest status."""
+    def build(
+        cls,
+        home: Home,
+        module: Module,
+        home_status: HomeStatus | None,
+        *,
+        home_ok: bool = True,
+        stopped: bool = False,
+    ) -> ModuleView:
+        """Join a module of the topology with its home's latest status.
+
+        The bridge is the one homestatus reports now (homesdata's can be 30 minutes old).
+        """
         status = home_status.modules.get(module.id) if home_status else None
         room = home_status.rooms.get(module.room_id) if home_status and module.room_id else None
         room_topology = home.room(module.room_id)
-        bridge_id = module.bridge or (status.bridge if status else None)
+        bridge_id = (status.bridge if status else None) or module.bridge
         if module.type == TYPE_GATEWAY:
             bridge_id = module.id
         elif bridge_id is None and home.gateways:
@@ -54,12 +69,25 @@ class ModuleView:
             bridge_id=bridge_id,
             in_error=home_status is not None
             and any(error.id == module.id for error in home_status.errors),
+            home_ok=home_ok,
+            stopped=stopped,
         )
 
     @property
     def reachable(self) -> bool:
         """Return True when the cloud reports the module and it is reachable."""
         return self.status is not None and self.status.reachable is not False and not self.in_error
+
+    @property
+    def available(self) -> bool:
+        """Return True when the module's home was read and the module is reachable."""
+        return self.home_ok and self.reachable
+
+    @property
+    def moving(self) -> bool:
+        """Return True while an opener is on its way to its target."""
+        opener = self.opener
+        return opener is not None and opener.is_moving and not self.stopped
 
     @property
     def opener(self) -> OpenerStatus | None:

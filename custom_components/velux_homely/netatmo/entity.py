@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 class NetatmoEntityDescription(VeluxHomelyEntityDescription[ModuleView]):
     """A description of a module's entity: ``exists_fn`` / ``available_fn`` read its view.
 
-    Without ``available_fn`` an entity is available while its module is reachable.
+    Without ``available_fn`` an entity is available while its home was read and its
+    module is reachable.
     """
 
 
@@ -53,7 +54,7 @@ class NetatmoEntity(VeluxHomelyEntity[NetatmoCoordinator, ModuleView]):
         return self.coordinator.data.modules.get(self.device_id)
 
     def _subject_available(self, subject: ModuleView) -> bool:
-        return subject.reachable
+        return subject.available
 
 
 @callback

@@ -16,6 +16,7 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from ..api.netatmo import VELUX_ACTIVE as VELUX_ACTIVE_API, NetatmoClient, NetatmoFlavour
 from ..api.netatmo_models import TYPE_GATEWAY, TYPE_SENSOR, TYPE_SWITCH
+from ..api.netatmo_signing import NonceSequencer
 from ..const import (
     CONF_BASE_URL,
     CONF_CLIENT_ID,
@@ -78,6 +79,7 @@ def build_client(
     *,
     with_token: bool,
     on_token_update: Callable[[dict[str, Any]], None] | None = None,
+    sequencer: NonceSequencer | None = None,
 ) -> NetatmoClient:
     """Build a client from config entry data (or config flow input)."""
     return NetatmoClient(
@@ -91,4 +93,5 @@ def build_client(
         token=data.get(CONF_TOKEN) if with_token else None,
         on_token_update=on_token_update,
         request_timeout=REQUEST_TIMEOUT,
+        sequencer=sequencer,
     )

@@ -69,7 +69,7 @@ def _last_seen(view: ModuleView) -> datetime | None:
 
 
 def _room_has_value(view: ModuleView) -> bool:
-    return view.reachable and view.room is not None
+    return view.available and view.room is not None
 
 
 SENSORS: tuple[NetatmoSensorEntityDescription, ...] = (
@@ -150,6 +150,22 @@ SENSORS: tuple[NetatmoSensorEntityDescription, ...] = (
         entity_registry_enabled_default=False,
         exists_fn=lambda view: view.module.type == TYPE_GATEWAY,
         value_fn=_wifi,
+    ),
+    NetatmoSensorEntityDescription(
+        key="secure_position",
+        translation_key="secure_position",
+        native_unit_of_measurement=PERCENTAGE,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        exists_fn=lambda view: view.module.velux_type == "window",
+        value_fn=lambda view: view.opener.secure_position if view.opener else None,
+    ),
+    NetatmoSensorEntityDescription(
+        key="rain_position",
+        translation_key="rain_position",
+        native_unit_of_measurement=PERCENTAGE,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        exists_fn=lambda view: view.module.velux_type == "window",
+        value_fn=lambda view: view.opener.rain_position if view.opener else None,
     ),
     NetatmoSensorEntityDescription(
         key="last_seen",

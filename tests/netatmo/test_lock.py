@@ -1,0 +1,102 @@
+"""Departure mode of each gateway, as a lock."""
+
+from __future__ import annotations
+
+import base64
+
+from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN, LockState
+from homeassistant.const import ATTR_ENTITY_ID, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, VeluxSimulator
+from tests.helpers import state_of
+
+from .conftest import SetupEntry, Tick, make_entry
+
+LOCK = "lock.velux_active_gateway_departure_mode"
+KEY = bytes(range(32))
+KEY_ID = bytes(range(100, 116))
+
+
+async def call(hass: HomeAssistant, service: str) -> None:
+    await hass.services.async_call(LOCK_DOMAIN, service, {ATTR_ENTITY_ID: LOCK}, blocking=True)
+
+
+async def test_snapshot(
+    hass: HomeAssistant,
+    setup_entry: SetupEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    entry = await setup_entry(platforms=(Platform.LOCK,))
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+
+async def test_locking_runs_away_and_closes_the_openers(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry(platforms=(Platform.LOCK, Platform.COVER))
+    assert state_of(hass, LOCK) == LockState.UNLOCKED
+    await call(hass, "lock")
+    assert velux_sim.setstate_bodies[-1] == {
+        "home": {"id": HOME_ID, "modules": [{"id": GATEWAY_ID, "scenario": "away"}]},
+        "app_type": "app_velux",
+    }
+    assert state_of(hass, LOCK) == LockState.LOCKED
+    for _ in range(20):
+        await tick(3)
+    assert state_of(hass, LOCK) == LockState.LOCKED
+    assert velux_sim.position(SHUTTER_ID) == 0
+    assert state_of(hass, "cover.roller_shutter") == "closed"
+
+
+async def test_unlocking_needs_the_gateway_key(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    await setup_entry(platforms=(Platform.LOCK,))
+    await call(hass, "lock")
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "unlock")
+    assert err.value.translation_key == "departure_signature_required"
+    assert len(velux_sim.setstate_bodies) == 1
+    assert state_of(hass, LOCK) == LockState.LOCKED
+
+
+async def test_unlocking_with_the_key_is_signed(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    sign_key_id = velux_sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
+    entry = make_entry(
+        velux_sim,
+        signing_keys={
+            GATEWAY_ID: {
+                "sign_key_id": sign_key_id,
+                "hash_sign_key": base64.b64encode(KEY).decode(),
+            }
+        },
+    )
+    await setup_entry(entry, platforms=(Platform.LOCK,))
+    await call(hass, "lock")
+    await call(hass, "unlock")
+    module = velux_sim.setstate_bodies[-1]["home"]["modules"][0]
+    assert module["scenario"] == "home"
+    assert module["sign_key_id"] == sign_key_id
+    assert len(module["hash_scenario"]) == 88
+    assert HOME_ID not in velux_sim.departure_homes  # the simulator accepted the signature
+    assert state_of(hass, LOCK) == LockState.UNLOCKED
+    await tick(60)
+    assert state_of(hass, LOCK) == LockState.UNLOCKED
+
+
+async def test_departure_set_in_the_app_shows(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry(platforms=(Platform.LOCK,))
+    velux_sim.set_status(GATEWAY_ID, locked=True)
+    await tick(60)
+    assert state_of(hass, LOCK) == LockState.LOCKED

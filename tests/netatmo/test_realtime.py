@@ -1,0 +1,170 @@
+"""Realtime push: changes show at once, polling stretches while it is healthy."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from homeassistant.components.cover import ATTR_CURRENT_POSITION, CoverState
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.velux_homely.netatmo import const
+from simulator.velux import (
+    BEDROOM_ID,
+    GATEWAY_ID,
+    HOME_ID,
+    SHUTTER_ID,
+    SMALL_HOME_ID,
+    VeluxSimulator,
+)
+from tests.helpers import state_of
+
+from .conftest import SetupEntry, Tick, calls, runtime_of
+
+HOMESTATUS = "/api/homestatus"
+SHUTTER = "cover.roller_shutter"
+TEMPERATURE = "sensor.indoor_climate_sensor_temperature"
+RAIN = "binary_sensor.velux_active_gateway_rain"
+
+
+async def until(predicate: object, limit: float = 10.0) -> None:
+    """Let the loop run (socket traffic) until ``predicate()`` holds."""
+    deadline = time.clock_gettime(time.CLOCK_MONOTONIC) + limit
+    while not predicate():  # type: ignore[operator]
+        assert time.clock_gettime(time.CLOCK_MONOTONIC) < deadline, "condition not reached"
+        await asyncio.sleep(0)
+
+
+@pytest.fixture(autouse=True)
+def slow_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ping hours apart: the tests move the (frozen) clock by minutes at a time."""
+    monkeypatch.setattr(const, "REALTIME_HEARTBEAT", 100_000.0)
+
+
+async def pushed(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> MockConfigEntry:
+    """Set up an entry with the realtime service up and wait for its subscription."""
+    velux_sim.ws_enabled = True
+    velux_sim.realtime_arrivals = True
+    entry = await setup_entry(platforms=(Platform.COVER, Platform.SENSOR, Platform.BINARY_SENSOR))
+    coordinator = runtime_of(entry).coordinator
+    await until(lambda: coordinator.push_connected)
+    return entry
+
+
+async def test_pushed_changes_show_without_a_read(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await pushed(hass, velux_sim, setup_entry)
+    seen = len(velux_sim.requests)
+    velux_sim.set_room_climate(BEDROOM_ID, temperature=249)
+    await until(lambda: state_of(hass, TEMPERATURE) == "24.9")
+    velux_sim.set_raining(HOME_ID, True)
+    await until(lambda: state_of(hass, RAIN) == "on")
+    assert calls(velux_sim, seen) == []
+
+
+async def test_a_command_is_confirmed_by_the_pushes(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await pushed(hass, velux_sim, setup_entry)
+    seen = len(velux_sim.requests)
+    await hass.services.async_call(
+        "cover", "set_cover_position", {"entity_id": SHUTTER, "position": 40}, blocking=True
+    )
+    assert state_of(hass, SHUTTER) == CoverState.CLOSING
+    for _ in range(17):  # 18 s of travel
+        await tick(1)
+    assert state_of(hass, SHUTTER) == CoverState.CLOSING
+    await tick(1)
+    # the arrival is pushed (a socket message: the loop runs, the clock stays)
+    await until(lambda: state_of(hass, SHUTTER) == CoverState.OPEN)
+    state = hass.states.get(SHUTTER)
+    assert state is not None
+    assert state.attributes[ATTR_CURRENT_POSITION] == 40
+    assert [path for path in calls(velux_sim, seen) if path.startswith(HOMESTATUS)] == []
+    await tick(120)  # no fallback poll once the arrival was pushed
+    assert [path for path in calls(velux_sim, seen) if path.startswith(HOMESTATUS)] == []
+
+
+async def test_polling_stretches_while_push_is_healthy_and_comes_back_without(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await pushed(hass, velux_sim, setup_entry)
+    seen = len(velux_sim.requests)
+    for _ in range(60):  # one idle hour
+        await tick(60)
+    reads = [path for path in calls(velux_sim, seen) if path.startswith(HOMESTATUS)]
+    assert reads.count(f"{HOMESTATUS}:{HOME_ID}") == 2
+    assert reads.count(f"{HOMESTATUS}:{SMALL_HOME_ID}") == 2
+
+    # The realtime service goes down: polling every minute is back.
+    velux_sim.ws_enabled = False
+    await velux_sim.ws_disconnect()
+    coordinator = runtime_of(hass.config_entries.async_entries()[0]).coordinator  # type: ignore[arg-type]
+    await until(lambda: not coordinator.push_connected)
+    seen = len(velux_sim.requests)
+    await tick(61)
+    assert f"{HOMESTATUS}:{HOME_ID}" in calls(velux_sim, seen)
+    # ...and when it is back, the long interval again.
+    velux_sim.ws_enabled = True
+    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime  # type: ignore[arg-type]
+    for _ in range(10):
+        await tick(60)
+        # each attempt runs on the socket: let it end before the clock moves on
+        await until(lambda: realtime.connected or realtime.next_delay is not None)
+        if coordinator.push_connected:
+            break
+    assert coordinator.push_connected
+    seen = len(velux_sim.requests)
+    for _ in range(29):
+        await tick(60)
+    assert [path for path in calls(velux_sim, seen) if path.startswith(HOMESTATUS)] == []
+
+
+async def test_an_event_of_unknown_layout_reads_its_home(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await pushed(hass, velux_sim, setup_entry)
+    velux_sim.ws_unknown_layout = True
+    seen = len(velux_sim.requests)
+    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime  # type: ignore[arg-type]
+    events = realtime.events
+    velux_sim.set_room_climate(BEDROOM_ID, temperature=199)
+    await until(lambda: realtime.events > events)
+    await tick(1)
+    assert state_of(hass, TEMPERATURE) == "19.9"
+    assert calls(velux_sim, seen) == [f"{HOMESTATUS}:{HOME_ID}"]
+
+
+async def test_extra_params_as_a_json_string(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    await pushed(hass, velux_sim, setup_entry)
+    velux_sim.ws_extra_params_as_string = True
+    velux_sim.set_status(GATEWAY_ID, is_raining=True)
+    await until(lambda: state_of(hass, RAIN) == "on")
+
+
+async def test_garbage_events_are_ignored(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await pushed(hass, velux_sim, setup_entry)
+    realtime = runtime_of(entry).realtime
+    await velux_sim.ws_send_raw({"push_type": "something_else"})
+    await velux_sim.ws_send_raw("not json")
+    await until(lambda: realtime.ignored_events >= 2)
+    await velux_sim.ws_send_raw(
+        {
+            "push_type": "embedded_json",
+            "extra_params": {"home": {"id": "elsewhere", "modules": [{"id": "x"}]}},
+        }
+    )
+    velux_sim.set_room_climate(BEDROOM_ID, temperature=231)
+    await until(lambda: state_of(hass, TEMPERATURE) == "23.1")
+    assert SHUTTER_ID in runtime_of(entry).coordinator.data.modules
+    assert "x" not in runtime_of(entry).coordinator.data.modules

@@ -1,0 +1,92 @@
+"""Silent mode of every opener and automatic ventilation of roof windows."""
+
+from __future__ import annotations
+
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, WINDOW_ID, VeluxSimulator
+from tests.helpers import state_of
+
+from .conftest import SetupEntry, Tick
+
+SILENT = "switch.roller_shutter_silent_mode"
+VENTILATION = "switch.roof_window_automatic_ventilation"
+
+
+async def call(hass: HomeAssistant, service: str, entity_id: str) -> None:
+    await hass.services.async_call(
+        SWITCH_DOMAIN, service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+    )
+
+
+@pytest.mark.usefixtures("enable_all_entities")
+async def test_snapshot(
+    hass: HomeAssistant,
+    setup_entry: SetupEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    entry = await setup_entry(platforms=(Platform.SWITCH,))
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+    # Ventilation exists for roof windows only.
+    assert hass.states.get("switch.roller_shutter_automatic_ventilation") is None
+
+
+async def test_silent_mode(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry(platforms=(Platform.SWITCH,))
+    assert state_of(hass, SILENT) == STATE_OFF
+    await call(hass, "turn_on", SILENT)
+    assert velux_sim.setstate_bodies[-1] == {
+        "home": {
+            "id": HOME_ID,
+            "modules": [{"id": SHUTTER_ID, "bridge": GATEWAY_ID, "silent": True}],
+        },
+        "app_type": "app_velux",
+    }
+    assert state_of(hass, SILENT) == STATE_ON
+    await tick(60)
+    assert state_of(hass, SILENT) == STATE_ON
+    await call(hass, "turn_off", SILENT)
+    assert velux_sim.setstate_bodies[-1]["home"]["modules"][0]["silent"] is False
+    assert state_of(hass, SILENT) == STATE_OFF
+
+
+@pytest.mark.parametrize(("mode", "shown"), [("auto", STATE_ON), ("algo_available", STATE_OFF)])
+async def test_ventilation_reads_the_mode(  # noqa: PLR0917
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    tick: Tick,
+    mode: str,
+    shown: str,
+) -> None:
+    await setup_entry(platforms=(Platform.SWITCH,))
+    velux_sim.set_status(WINDOW_ID, mode=mode)
+    await tick(60)
+    assert state_of(hass, VENTILATION) == shown
+
+
+async def test_ventilation_commands(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry(platforms=(Platform.SWITCH,))
+    await call(hass, "turn_on", VENTILATION)
+    assert velux_sim.setstate_bodies[-1]["home"]["modules"] == [
+        {"id": WINDOW_ID, "bridge": GATEWAY_ID, "mode": "auto"}
+    ]
+    assert state_of(hass, VENTILATION) == STATE_ON
+    await call(hass, "turn_off", VENTILATION)
+    assert velux_sim.setstate_bodies[-1]["home"]["modules"] == [
+        {"id": WINDOW_ID, "bridge": GATEWAY_ID, "mode": "algo_disabled"}
+    ]
+    await tick(60)
+    assert state_of(hass, VENTILATION) == STATE_OFF
+    assert velux_sim.module(WINDOW_ID).status["mode"] == "algo_disabled"
