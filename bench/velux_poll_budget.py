@@ -82,8 +82,9 @@ class Clock:
         self.freezer.tick(timedelta(seconds=seconds))
         self.elapsed += seconds
         async_fire_time_changed_exact(self.hass)
-        # Scheduled polls run as background tasks of the entry.
-        await self.hass.async_block_till_done(wait_background_tasks=True)
+        from tests.netatmo.conftest import settle
+
+        await settle(self.hass)
         self.note(seen)
 
     def note(self, seen: int) -> None:
@@ -133,7 +134,9 @@ async def test_poll_budget(
     from tests.netatmo.conftest import make_entry
 
     # Time is frozen (the freezer fixture) before the simulator reads its clock.
-    sim = VeluxSimulator(epoch=EPOCH)
+    # Polling only (the realtime service is down), openers at 20 %/s.
+    sim = VeluxSimulator(epoch=EPOCH, move_speed=20)
+    sim.ws_enabled = False
     await sim.start()
     entry = make_entry(sim)
     entry.add_to_hass(hass)
@@ -213,7 +216,7 @@ async def test_poll_budget(
                     shown_after = clock.elapsed - started
                 if (
                     normal_after is None
-                    and not coordinator.quick_polling
+                    and not coordinator.confirming
                     and coordinator.update_interval == normal
                 ):
                     normal_after = clock.elapsed - started
@@ -273,7 +276,7 @@ async def test_poll_budget(
         print(
             f"3. Rate limit (error26) on {limited[-1].path if limited else '-'}: next poll "
             f"in {delay.total_seconds() if delay else float('nan'):g} s "
-            f"(quick polling {coordinator.quick_polling})"
+            f"(confirming {coordinator.confirming})"
         )
         limited_at = clock.elapsed
         after_limit = await clock.run_for(60)
@@ -284,7 +287,7 @@ async def test_poll_budget(
         print(
             f"   A command 60 s into the back-off: {in_backoff[SETSTATE]} setstate, "
             f"{in_backoff[HOMESTATUS]} homestatus in the service call; shown as "
-            f"{state.state if state else '-'}; quick polling {coordinator.quick_polling}"
+            f"{state.state if state else '-'}; confirming {coordinator.confirming}"
         )
         after_limit += in_backoff + await clock.run_for(HOUR - 60)
         total = sum(n for path, n in after_limit.items() if ":" not in path)

@@ -175,12 +175,17 @@ class HomelySimulator:
         refresh_token_lifetime: int = 1800,
         ping_interval: float = 25.0,
         ping_timeout: float = 20.0,
+        drop_at_token_expiry: bool = True,
     ) -> None:
         """Create the simulator with the demo data; call `start` to serve it.
 
         ``ping_interval`` / ``ping_timeout`` are Engine.IO's (seconds); tests that move a
         frozen clock by minutes make them long, so that pings do not end the sockets.
+        ``drop_at_token_expiry``: the server ends a socket when the token it was opened
+        with expires, as the real one does.
         """
+        self.drop_at_token_expiry = drop_at_token_expiry
+        self._expiry_timers: set[asyncio.TimerHandle] = set()
         self.username = username
         self._password = password
         self.access_token_lifetime = access_token_lifetime
@@ -197,6 +202,8 @@ class HomelySimulator:
         self.rejected_connects = 0
         self.in_flight = 0
         """REST requests received and not answered yet."""
+        self.expiry_drops = 0
+        """Sockets the server ended because their token expired."""
         self.refuse_sockets = False
         """Refuse every Socket.IO connection (the live service is down)."""
         self.base_url = ""
@@ -249,6 +256,9 @@ class HomelySimulator:
 
     async def stop(self) -> None:
         """Disconnect every socket, stop the server and end every background task."""
+        for timer in self._expiry_timers:
+            timer.cancel()
+        self._expiry_timers.clear()
         for hold in self._every_hold:
             hold.release()
         await self.disconnect()
@@ -544,7 +554,20 @@ class HomelySimulator:
         self._sockets.setdefault(location_id, {})[sid] = access
         self._sid_location[sid] = location_id
         self.connect_log.append((location_id, access))
+        if self.drop_at_token_expiry:
+            delay = max(self._access[access] - self.now(), 0.0)
+            handle = asyncio.get_running_loop().call_later(delay, self._token_expired, sid)
+            self._expiry_timers.add(handle)
         return True
+
+    def _token_expired(self, sid: str) -> None:
+        """End a socket whose token has expired (if it is still there)."""
+        self._expiry_timers = {timer for timer in self._expiry_timers if not timer.cancelled()}
+        location_id = self._sid_location.get(sid)
+        token = self._sockets.get(location_id or "", {}).get(sid)
+        if token is not None and not self._access_valid(token):
+            self.expiry_drops += 1
+            self._spawn(self.sio.disconnect(sid))
 
     async def _kick(self, sid: str, location_id: str | None) -> None:
         """Send an `exception` event, then disconnect (a non-UUID locationId)."""

@@ -87,6 +87,11 @@ class VeluxHomelyCoordinator[DataT](DataUpdateCoordinator[DataT]):
     @callback
     def async_push(self, data: DataT) -> None:
         """Apply data the cloud pushed; the next scheduled read keeps its time."""
+        if self.reading:
+            # The read under way schedules the next one when it ends.
+            self.data = data
+            self.async_update_listeners()
+            return
         self._async_set_data(data, self.next_read_in)
 
     @callback

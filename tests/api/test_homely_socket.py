@@ -284,9 +284,8 @@ async def test_stable_connection_resets_the_backoff(
         for expected in (2, 3):
             await wait_for(lambda: harness.live.connected)
             await homely_sim.disconnect(LOCATION_ID)
-            await wait_for(lambda: harness.live.next_delay is not None)
-            assert harness.live.next_delay == 0.02
             await wait_for(lambda n=expected: len(harness.connected) == n)
+            assert harness.live.last_delay == 0.0  # a healthy connection: at once
     finally:
         await harness.stop()
 
@@ -362,3 +361,51 @@ async def test_cancel_while_connecting(
         await harness.task
     await wait_for(lambda: homely_sim.connections(LOCATION_ID) == 0)
     assert harness.connected == []
+
+
+async def test_a_connection_is_renewed_before_its_token_expires(
+    session: aiohttp.ClientSession, socket_enabled: Any
+) -> None:
+    """Tokens live 3 s here; the server ends a socket whose token expired."""
+    sim = HomelySimulator(access_token_lifetime=3, drop_at_token_expiry=True)
+    await sim.start()
+    harness = Harness(session, sim, rollover_lead=0.5)
+    harness.start()
+    try:
+        await wait_for(lambda: harness.live.connected)
+        most = 0
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 4.0
+        while loop.time() < end:
+            most = max(most, sim.connections(LOCATION_ID))
+            await asyncio.sleep(0.01)
+        assert harness.live.rollovers >= 2
+        assert sim.expiry_drops == 0
+        assert most <= 2
+        await wait_for(lambda: sim.connections(LOCATION_ID) == 1)  # the overlap is short
+        # one connection as far as the owner can tell: no reconnection, no resync needed
+        assert harness.connected == [LOCATION_ID]
+        assert harness.disconnected == []
+        await sim.change_device(MOTION_ID, "alarm", "alarm", True)
+        await wait_for(lambda: any(isinstance(e, DeviceStateChanged) for _, e in harness.events))
+    finally:
+        await harness.stop()
+        await sim.stop()
+
+
+async def test_short_lived_connections_back_off(
+    session: aiohttp.ClientSession, homely_sim: HomelySimulator
+) -> None:
+    """A server that ends every connection at once (rate limiting): no reconnection storm."""
+    harness = Harness(session, homely_sim, stable_after=5.0, backoff_initial=0.02)
+    harness.start()
+    try:
+        delays = []
+        for expected in (2, 3, 4):
+            await wait_for(lambda: harness.live.connected)
+            await homely_sim.disconnect(LOCATION_ID)
+            await wait_for(lambda n=expected: len(harness.connected) == n)
+            delays.append(harness.live.last_delay)
+        assert delays == [0.02, 0.04, 0.04]
+    finally:
+        await harness.stop()

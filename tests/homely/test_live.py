@@ -24,6 +24,7 @@ from .conftest import (
     PANEL,
     REFRESH,
     Tick,
+    all_live,
     ent,
     idle,
     reconnected,
@@ -186,3 +187,25 @@ async def test_token_expiry_during_the_connections(
     assert homely_sim.connect_log[2][1] == homely_sim.connect_log[3][1]
     assert homely_sim.connections(LOCATION_ID) == 1
     assert homely_sim.connections(CABIN_LOCATION_ID) == 1
+
+
+async def test_connections_are_renewed_before_their_tokens_expire(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    """The server ends a connection when its token expires (60 s): none is ever ended."""
+    homely_sim.drop_at_token_expiry = True
+    runtime = runtime_of(loaded_entry)
+    reads = homely_sim.count(HOME), homely_sim.count(CABIN_HOME)
+    for second in range(1, 301):
+        await tick(1)
+        if second % 20 == 0:
+            await homely_sim.change_device(MOTION_ID, "alarm", "alarm", second % 40 == 0)
+            expected = "on" if second % 40 == 0 else "off"
+            await until(lambda expected=expected: MOTION.state(hass) == expected)
+        assert homely_sim.connections(LOCATION_ID) <= 2
+    assert homely_sim.expiry_drops == 0
+    assert all_live(loaded_entry)
+    assert sum(live.rollovers for live in runtime.live.connections.values()) >= 8
+    # no reconnection, so no read to catch up on lost events
+    assert (homely_sim.count(HOME), homely_sim.count(CABIN_HOME)) == reads
+    assert homely_sim.connections(LOCATION_ID) == 1

@@ -304,8 +304,12 @@ async def test_failure_after_a_rate_limit_at_setup_keeps_the_back_off(
 
 
 @pytest.mark.parametrize("action", ["unload", "remove"])
-async def test_rate_limit_memory_is_forgotten_on_unload_and_removal(
-    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, action: str
+async def test_rate_limit_memory_outlives_a_reload_not_a_removal(  # noqa: PLR0917
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    tick: Tick,
+    action: str,
 ) -> None:
     velux_sim.rate_limit_next(1, kind="error26", path=HOMESDATA)
     entry = await setup_entry(platforms=(Platform.COVER,))
@@ -317,14 +321,37 @@ async def test_rate_limit_memory_is_forgotten_on_unload_and_removal(
         assert async_get_rate_limit(hass, entry.entry_id) is None
         return
     assert await hass.config_entries.async_unload(entry.entry_id)
+    assert async_get_rate_limit(hass, entry.entry_id) is not None
+
+    # Set up again by the user during the limit: the cloud is not asked before its end.
+    seen = len(velux_sim.requests)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert calls(velux_sim, seen) == []
+    for _ in range(16):
+        await tick(60)
+    assert entry.state is ConfigEntryState.LOADED
+    assert calls(velux_sim, seen)[:3] == READ_ALL
     assert async_get_rate_limit(hass, entry.entry_id) is None
 
-    # Set up again by the user: the cloud is asked at once.
+
+async def test_a_rate_limit_met_while_loaded_outlives_a_reload(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    entry = await setup_entry(platforms=(Platform.COVER,))
+    velux_sim.rate_limit_next(1, kind="error26", path=HOMESTATUS)
+    await tick(60)
+    assert state_of(hass, SHUTTER) == "open"  # the last values stay
     seen = len(velux_sim.requests)
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert not await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
+    assert calls(velux_sim, seen) == []  # the reload did not ask the cloud again
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    for _ in range(16):
+        await tick(60)
     assert entry.state is ConfigEntryState.LOADED
-    assert calls(velux_sim, seen) == READ_ALL
+    assert state_of(hass, SHUTTER) == "open"
 
 
 async def test_rate_limit_memory_is_per_entry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 import json
 import logging
@@ -370,8 +371,17 @@ async def test_homes_without_gateway_are_ignored(
 async def test_diagnostics_hold_no_secret(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
 ) -> None:
-    entry = await setup_entry(platforms=(Platform.COVER,))
+    key_id = velux_sim.add_signing_key(GATEWAY_ID, bytes(range(100, 116)), bytes(range(32)))
+    hash_sign_key = base64.b64encode(bytes(range(32))).decode()
+    entry = await setup_entry(
+        make_entry(
+            velux_sim,
+            signing_keys={GATEWAY_ID: {"sign_key_id": key_id, "hash_sign_key": hash_sign_key}},
+        ),
+        platforms=(Platform.COVER,),
+    )
     diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["runtime"]["signing_keys"] == [GATEWAY_ID]
     runtime = diagnostics["runtime"]
     assert runtime["coordinator"]["last_update_success"] is True
     assert runtime["coordinator"]["update_interval"] == 60
@@ -383,7 +393,15 @@ async def test_diagnostics_hold_no_secret(
     )
     text = json.dumps(diagnostics)
     token = entry.data[CONF_TOKEN]
-    for secret in (DEMO_PASSWORD, DEMO_USERNAME, token["access_token"], token["refresh_token"]):
+    for secret in (
+        DEMO_PASSWORD,
+        DEMO_USERNAME,
+        token["access_token"],
+        token["refresh_token"],
+        key_id,
+        hash_sign_key,
+        entry.data["signing_keys"][GATEWAY_ID]["hash_sign_key"],
+    ):
         assert secret not in text
     assert "55.68" not in text  # home coordinates
 
@@ -396,7 +414,21 @@ async def test_no_secret_in_debug_logs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    entry = await setup_entry(platforms=(Platform.COVER,))
+    key = bytes(range(32))
+    key_id = velux_sim.add_signing_key(GATEWAY_ID, bytes(range(100, 116)), key)
+    entry = await setup_entry(
+        make_entry(
+            velux_sim,
+            signing_keys={
+                GATEWAY_ID: {"sign_key_id": key_id, "hash_sign_key": base64.b64encode(key).decode()}
+            },
+        ),
+        platforms=(Platform.COVER,),
+    )
+    await hass.services.async_call(
+        "cover", "open_cover", {"entity_id": "cover.roof_window"}, blocking=True
+    )
+    signature = velux_sim.setstate_bodies[-1]["home"]["modules"][0]["hash_target_position"]
     first = dict(entry.data[CONF_TOKEN])
     velux_sim.expire_access_tokens()
     await tick(60)
@@ -409,5 +441,9 @@ async def test_no_secret_in_debug_logs(
         first["refresh_token"],
         second["access_token"],
         second["refresh_token"],
+        key_id,
+        base64.b64encode(key).decode(),
+        base64.urlsafe_b64encode(key).decode(),
+        signature,
     ):
         assert secret.split("|")[-1] not in caplog.text

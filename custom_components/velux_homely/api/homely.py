@@ -183,12 +183,22 @@ class HomelyClient:
         async with self._token_lock:
             await self._login()
 
-    async def async_get_access_token(self, *, rejected: str | None = None) -> str:
+    def access_token_expires_in(self, token: str) -> float | None:
+        """Return the seconds ``token`` is used for still (None: not the token held)."""
+        tokens = self._tokens
+        if tokens is None or tokens.access_token != token:
+            return None
+        return tokens.access_expires_at - self._clock()
+
+    async def async_get_access_token(
+        self, *, rejected: str | None = None, min_validity: float = 0.0
+    ) -> str:
         """Return a valid access token, refreshing or logging in when needed.
 
         ``rejected`` is a token the server refused although it had not expired yet: when
         it is still the token held, a new one is fetched (once, even when several callers
-        report the same token).
+        report the same token). ``min_validity``: the token held is renewed when it would
+        expire within that many seconds (a live connection renewing ahead of expiry).
         """
         async with self._token_lock:
             tokens = self._tokens
@@ -196,7 +206,7 @@ class HomelyClient:
             if (
                 tokens is not None
                 and tokens.access_token != rejected
-                and now < tokens.access_expires_at
+                and now + min_validity < tokens.access_expires_at
             ):
                 return tokens.access_token
             if (

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 import contextlib
 import logging
 import re
-import time
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -28,10 +27,13 @@ import socketio
 from .errors import ApiError, AuthenticationError, RateLimitedError
 from .homely import HomelyClient
 from .homely_models import HomelyEvent, UnknownEventError, parse_event
+from .throttle import monotonic
 
 _LOGGER = logging.getLogger(__name__)
 
 SOCKETIO_PATH: Final = "socket.io"
+SERVER_DISCONNECT: Final = str(socketio.AsyncClient.reason.SERVER_DISCONNECT)
+"""Reason python-socketio gives when the server ended the connection."""
 EVENT_NAME: Final = "event"
 
 _TOKEN_RE = re.compile(r"(token=|Bearer(?:%20|\+|\s)+)[^&\s'\"]+", re.IGNORECASE)
@@ -77,6 +79,23 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
 class _ConnectFailed(Exception):
     """A connection attempt failed (message already redacted)."""
 
+    def __init__(self, message: str, *, token_refused: bool = False) -> None:
+        """Keep whether the server refused the token (then the next attempt renews it)."""
+        super().__init__(message)
+        self.token_refused = token_refused
+
+
+class _Connection:
+    """One Socket.IO connection; a location has one, two during a token renewal."""
+
+    def __init__(self, sio: Any, expires_at: float | None) -> None:
+        """Keep the client and when its token expires (by the client's clock)."""
+        self.sio = sio
+        self.expires_at = expires_at
+        self.ended = asyncio.Event()
+        self.reason: str | None = None
+        self.watcher: asyncio.Future[None] | None = None
+
 
 type EventCallback = Callable[[str, HomelyEvent], None]
 type ConnectedCallback = Callable[[str], None]
@@ -100,13 +119,14 @@ class HomelyLiveClient:
         on_auth_failed: AuthFailedCallback | None = None,
         backoff_initial: float = 2.0,
         backoff_max: float = 300.0,
-        stable_after: float = 60.0,
+        stable_after: float = 5.0,
         connect_timeout: float = 15.0,
         stop_grace: float = 2.0,
-        clock: Callable[[], float] = time.monotonic,
+        rollover_lead: float = 5.0,
+        clock: Callable[[], float] = monotonic,
     ) -> None:
         """Prepare the supervisor; :meth:`run` starts it."""
-        self._session = session
+        self._session_http = session
         self._client = client
         self.location_id = location_id
         self._on_event = on_event
@@ -116,16 +136,21 @@ class HomelyLiveClient:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.stable_after = stable_after
+        """A connection that lived this long and then ended is replaced at once."""
+        self.rollover_lead = rollover_lead
+        """Seconds before its token expires at which a connection is replaced by a new one."""
         self.connect_timeout = connect_timeout
         self.stop_grace = stop_grace
         """Seconds a connection attempt may go on after :meth:`stop` before it is cancelled."""
         self._clock = clock
         self._stop = asyncio.Event()
-        self._sio: Any = None
+        self._connections: set[_Connection] = set()
         self._connect_task: asyncio.Future[Any] | None = None
         self.connected = False
         self.connects = 0
-        """Successful connections so far."""
+        """Successful connections so far (renewals not counted)."""
+        self.rollovers = 0
+        """Connections replaced before their token expired."""
         self.attempts = 0
         """Connection attempts so far (successful or not)."""
         self.events = 0
@@ -133,6 +158,8 @@ class HomelyLiveClient:
         self.last_disconnect_reason: str | None = None
         self.last_error: str | None = None
         self.next_delay: float | None = None
+        self.last_delay: float | None = None
+        """The wait before the latest reconnection (0: at once)."""
         """The wait before the next attempt while one is pending."""
 
     @property
@@ -146,19 +173,27 @@ class HomelyLiveClient:
         return f"{self._client.base_url}?{query}"
 
     async def run(self) -> None:
-        """Keep one connection up until :meth:`stop`; reconnect with backoff after any end."""
+        """Keep one connection up until :meth:`stop`; reconnect after any end.
+
+        A connection that lived ``stable_after`` seconds and then ended (the server ends
+        it when its token expires) is replaced at once; refusals and errors back off
+        exponentially. A new token is fetched only when the held one is about to expire
+        or the server refused it.
+        """
         _install_log_filter()
         delay = self.backoff_initial
         rejected: str | None = None
         while not self._stop.is_set():
             token: str | None = None
             wait = delay
-            started = self._clock()
-            lived = False
+            lived = 0.0
             try:
                 token = await self._client.async_get_access_token(rejected=rejected)
                 rejected = None
-                lived = await self._connect_and_wait(token)
+                lived = await self._session(token)
+                if self.last_disconnect_reason == SERVER_DISCONNECT:
+                    # The server ends connections on token expiry: the next one renews it.
+                    rejected = token
             except AuthenticationError as err:
                 self.last_error = "authentication failed"
                 _LOGGER.warning(
@@ -170,44 +205,118 @@ class HomelyLiveClient:
             except RateLimitedError as err:
                 self.last_error = "rate limited"
                 wait = max(delay, err.retry_after or 0.0)
-            except (ApiError, _ConnectFailed) as err:
+            except _ConnectFailed as err:
+                self.last_error = str(err)
+                if err.token_refused:
+                    rejected = token  # the next attempt fetches a new one
+                _LOGGER.debug(
+                    "Homely live connection of %s failed: %s", self.location_id, self.last_error
+                )
+            except ApiError as err:
                 self.last_error = redact(str(err)) or type(err).__name__
                 _LOGGER.debug(
                     "Homely live connection of %s failed: %s", self.location_id, self.last_error
                 )
             if self._stop.is_set():
                 break
-            # Whatever ended the connection, the next one uses a token fetched anew.
-            rejected = token
-            if lived and self._clock() - started >= self.stable_after:
-                wait = delay = self.backoff_initial
-            self.next_delay = wait
+            if lived >= self.stable_after:
+                # A healthy connection ended (token expiry, a server restart): at once.
+                wait, delay = 0.0, self.backoff_initial
+            else:
+                delay = min(max(delay, wait) * 2, self.backoff_max)
+            self.next_delay = self.last_delay = wait
             _LOGGER.debug(
                 "Reconnecting the Homely live connection of %s in %.3f s",
                 self.location_id,
                 wait,
             )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), wait)
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), wait)
             self.next_delay = None
-            delay = min(max(delay, wait) * 2, self.backoff_max)
 
-    async def _connect_and_wait(self, token: str) -> bool:
-        """Connect with ``token`` and wait for the connection to end.
+    def _rollover_in(self, connection: _Connection) -> float | None:
+        """Return the seconds until a connection's token must be replaced (None: never)."""
+        if connection.expires_at is None:
+            return None
+        return max(connection.expires_at - self.rollover_lead - self._clock(), 0.0)
 
-        Return True when the connection was up; raise :class:`_ConnectFailed` when it could
-        not be set up.
+    async def _session(self, token: str) -> float:
+        """Connect, then keep the location connected across token expiries.
+
+        Before a connection's token expires a new connection is opened with a fresh
+        token and the old one closed once the new one is up (a second or so of overlap):
+        the server never ends a connection at expiry and no event is lost. Return how
+        long the last connection lived when it ended.
         """
-        disconnect_reason: list[str] = []
+        connection = await self._open(token)
+        opened = self._clock()
+        self.connected = True
+        self.connects += 1
+        _LOGGER.debug("Homely live connection of %s is up", self.location_id)
+        self._on_connected(self.location_id)
+        try:
+            while True:
+                rollover_in = self._rollover_in(connection)
+                waits: list[asyncio.Future[Any]] = [
+                    asyncio.ensure_future(connection.ended.wait()),
+                    asyncio.ensure_future(self._stop.wait()),
+                ]
+                if rollover_in is not None:
+                    waits.append(asyncio.ensure_future(asyncio.sleep(rollover_in)))
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for waiting in waits:
+                        waiting.cancel()
+                if self._stop.is_set() or connection.ended.is_set():
+                    break
+                try:
+                    fresh = await self._client.async_get_access_token(
+                        min_validity=self.rollover_lead * 3
+                    )
+                    successor = await self._open(fresh)
+                except (ApiError, _ConnectFailed) as err:
+                    # Keep the old one; try again a little later (it may still end first).
+                    _LOGGER.debug(
+                        "Renewing the Homely live connection of %s failed: %s",
+                        self.location_id,
+                        redact(str(err)) or type(err).__name__,
+                    )
+                    connection.expires_at = self._clock() + self.rollover_lead
+                    continue
+                old, connection = connection, successor
+                opened = self._clock()
+                self.rollovers += 1
+                _LOGGER.debug("Homely live connection of %s renewed", self.location_id)
+                await self._close(old)
+        finally:
+            self.connected = False
+            lived = self._clock() - opened
+            await self._close(connection)
+            reason = connection.reason or "transport closed"
+            self.last_disconnect_reason = reason
+            _LOGGER.debug("Homely live connection of %s ended: %s", self.location_id, reason)
+            if self._on_disconnected is not None and not self.stopping:
+                self._on_disconnected(self.location_id, reason)
+        return lived
+
+    async def _open(self, token: str) -> _Connection:
+        """Connect with ``token``; raise :class:`_ConnectFailed` when it cannot be set up."""
         sio = socketio.AsyncClient(
             reconnection=False,
             logger=False,
             engineio_logger=False,
-            http_session=self._session,
+            http_session=self._session_http,
         )
+        expires_in = self._client.access_token_expires_in(token)
+        connection = _Connection(sio, None if expires_in is None else self._clock() + expires_in)
+        refusal: list[str] = []
 
         async def _on_disconnect(reason: Any = None) -> None:
-            disconnect_reason.append(str(reason) if reason is not None else "unknown")
+            if connection.reason is None:
+                connection.reason = str(reason) if reason is not None else "unknown"
+            connection.ended.set()
 
         async def _on_event(data: Any) -> None:
             self._dispatch(data)
@@ -220,17 +329,15 @@ class HomelyLiveClient:
             )
 
         async def _on_connect_error(data: Any = None) -> None:
+            refusal.append(redact(str(data)))
             _LOGGER.debug(
-                "Homely refused the live connection of %s: %s",
-                self.location_id,
-                redact(str(data)),
+                "Homely refused the live connection of %s: %s", self.location_id, refusal[-1]
             )
 
         sio.on("disconnect", handler=_on_disconnect)
         sio.on(EVENT_NAME, handler=_on_event)
         sio.on("connect_error", handler=_on_connect_error)
         sio.on("*", handler=_on_other)
-        self._sio = sio
         self.attempts += 1
         try:
             connect = asyncio.ensure_future(
@@ -258,32 +365,30 @@ class HomelyLiveClient:
             if connect not in done:
                 # stop() during the attempt: let it end, then close what it opened
                 await self._settle(connect, self.stop_grace)
-                return False
+                raise _ConnectFailed("stopped")
             try:
                 connect.result()
             except (socketio.exceptions.ConnectionError, aiohttp.ClientError, OSError) as err:
-                raise _ConnectFailed(redact(str(err)) or type(err).__name__) from None
-            if self.stopping:
-                return True
+                message = redact(str(err)) or type(err).__name__
+                words = " ".join([message, *refusal]).lower()
+                raise _ConnectFailed(
+                    message, token_refused="jwt" in words or "token" in words
+                ) from None
             if sio.eio.state != "connected":
                 raise _ConnectFailed("closed while connecting")
-            self.connected = True
-            self.connects += 1
-            _LOGGER.debug("Homely live connection of %s is up", self.location_id)
-            self._on_connected(self.location_id)
-            await sio.eio.wait()
-            return True
-        finally:
-            was_connected = self.connected
-            self.connected = False
-            self._sio = None
-            await self._close(sio)
-            if was_connected:
-                reason = disconnect_reason[0] if disconnect_reason else "transport closed"
-                self.last_disconnect_reason = reason
-                _LOGGER.debug("Homely live connection of %s ended: %s", self.location_id, reason)
-                if self._on_disconnected is not None and not self.stopping:
-                    self._on_disconnected(self.location_id, reason)
+        except BaseException:
+            await self._close(connection)
+            raise
+        self._connections.add(connection)
+        connection.watcher = asyncio.ensure_future(self._watch(connection))
+        return connection
+
+    @staticmethod
+    async def _watch(connection: _Connection) -> None:
+        """Note when the transport of a connection ends (whatever ended it)."""
+        with contextlib.suppress(Exception):
+            await connection.sio.eio.wait()
+        connection.ended.set()
 
     @staticmethod
     async def _settle(connect: asyncio.Future[Any], grace: float) -> None:
@@ -299,13 +404,20 @@ class HomelyLiveClient:
             connect.cancel()
             await asyncio.wait({connect}, timeout=0.5)
 
-    @staticmethod
-    async def _close(sio: Any) -> None:
-        """End a client whatever state it is in."""
+    async def _close(self, connection: _Connection) -> None:
+        """End a connection whatever state it is in."""
+        self._connections.discard(connection)
+        if connection.reason is None:
+            connection.reason = "closed by us"
         with contextlib.suppress(Exception):
-            await sio.disconnect()
+            await connection.sio.disconnect()
         with contextlib.suppress(Exception):
-            await sio.eio.disconnect(abort=True)
+            await connection.sio.eio.disconnect(abort=True)
+        watcher = connection.watcher
+        if watcher is not None and not watcher.done():
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
     def _dispatch(self, data: Any) -> None:
         """Parse one ``event`` message and hand it to the owner; never raise."""
@@ -324,19 +436,19 @@ class HomelyLiveClient:
             _LOGGER.exception("Error while handling a Homely event")
 
     async def stop(self) -> None:
-        """Stop reconnecting and close the connection (the run task then ends)."""
+        """Stop reconnecting and close the connections (the run task then ends)."""
         self._stop.set()
         if self._connect_task is not None:
             return  # the run task closes the client once the attempt has ended
-        sio = self._sio
-        if sio is not None:
-            await self._close(sio)
+        for connection in list(self._connections):
+            await self._close(connection)
 
     def diagnostics(self) -> dict[str, Any]:
         """Describe the connection, without the URL or the token."""
         return {
             "connected": self.connected,
             "connects": self.connects,
+            "rollovers": self.rollovers,
             "attempts": self.attempts,
             "events": self.events,
             "last_disconnect_reason": self.last_disconnect_reason,

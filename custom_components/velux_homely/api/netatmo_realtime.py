@@ -240,6 +240,8 @@ class NetatmoRealtimeClient:
                     attempt.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await attempt
+                elif not attempt.cancelled():
+                    attempt.exception()  # seen here even when this task is being cancelled
             if attempt.cancelled():
                 break
             try:

@@ -28,6 +28,7 @@ from ..api.homely import HomelyClient
 from ..api.homely_models import HomelyHome, HomelyLocation
 from ..const import CONF_LOCATIONS, CONF_SCAN_INTERVAL, DOMAIN, LOGGER, PROVIDER_HOMELY
 from ..entity import async_register_device, async_remove_stale_devices
+from ..memory import async_recall_or_create
 from ..types import Provider
 from . import config_flow, diagnostics
 from .const import CONF_KNOWN_LOCATIONS, DEFAULT_SCAN_INTERVAL, MIN_SCAN_INTERVAL
@@ -116,6 +117,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> No
     """Read every selected location once, then open the live connections."""
     _async_remove_lock_entities(hass, entry)
     client = config_flow.build_client(hass, entry.data)
+    # The read budget and a rate limit outlive a set-up retry or a reload (see ..memory).
+    client.home_throttle = async_recall_or_create(
+        hass, entry.entry_id, "homely_home_reads", lambda: client.home_throttle
+    )
     locations = selected_locations(await _async_list_locations(hass, entry, client), entry.options)
     minutes = float(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
     poll_interval = timedelta(minutes=max(minutes, MIN_SCAN_INTERVAL))

@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from ..api.errors import (
@@ -45,7 +44,7 @@ from ..api.netatmo_realtime import RealtimeEvent, RefreshHint, StateUpdate
 from ..api.netatmo_signing import SigningKey
 from ..const import LOGGER
 from ..coordinator import MIN_DELAY, VeluxHomelyCoordinator
-from ..entity import async_remove_stale_devices
+from ..entity import async_register_device, async_remove_stale_devices
 from .const import (
     CONFIRM_FIRST_POLL,
     CONFIRM_MAX_GAP,
@@ -357,13 +356,21 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         return frozenset(stopped)
 
     def _sync_devices(self, data: NetatmoData) -> None:
-        """Create the gateway devices first (the others hang off them); drop vanished ones."""
-        registry = dr.async_get(self.hass)
+        """Register every module's device under its gateway; drop vanished ones."""
+        gateways = {
+            module_id: async_register_device(
+                self.hass, self.config_entry, device_info(view, self.flavour)
+            )
+            for module_id, view in data.modules.items()
+            if view.module.type == TYPE_GATEWAY
+        }
         for view in data.modules.values():
-            if view.module.type == TYPE_GATEWAY:
-                registry.async_get_or_create(
-                    config_entry_id=self.config_entry.entry_id,
-                    **device_info(view, self.flavour),
+            if view.module.type != TYPE_GATEWAY:
+                async_register_device(
+                    self.hass,
+                    self.config_entry,
+                    device_info(view, self.flavour),
+                    via_device=gateways.get(view.bridge_id or ""),
                 )
         async_remove_stale_devices(self.hass, self.config_entry, data.modules)
         async_update_signing_issues(self.hass, self.config_entry, data)
@@ -472,13 +479,14 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
     def _hold_backoff(self, now: datetime) -> None:
         """Stop confirmation polls and wait the back-off before the next read.
 
-        During set-up (no data yet) the deadline is remembered, so that Home
-        Assistant's set-up retries do not ask the cloud before it.
+        The deadline is remembered, so that Home Assistant's set-up retries and a
+        reload do not ask the cloud before it.
         """
         assert self._backoff is not None  # noqa: S101
         self._movements.clear()
         self.update_interval = self._backoff
-        if not self.has_data:
+        if self.rate_limited_count:
+            # Remembered across set-up retries and reloads (see .rate_limit).
             async_remember_rate_limit(
                 self.hass,
                 self.config_entry.entry_id,

@@ -109,7 +109,7 @@ def model_of(view: ModuleView, flavour: Flavour) -> str:
 
 
 def device_info(view: ModuleView, flavour: Flavour) -> DeviceInfo:
-    """Return the device of a module; every module but the gateway hangs off it."""
+    """Return the device card of a module (the coordinator links it to its gateway)."""
     module, status = view.module, view.status
     manufacturer = flavour.manufacturer
     sw_version: str | None = None
@@ -133,6 +133,4 @@ def device_info(view: ModuleView, flavour: Flavour) -> DeviceInfo:
     )
     if view.room_name:
         info["suggested_area"] = view.room_name
-    if module.type != TYPE_GATEWAY and view.bridge_id:
-        info["via_device"] = (DOMAIN, view.bridge_id)
     return info

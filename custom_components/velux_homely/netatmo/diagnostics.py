@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
+from .const import CONF_SIGNING_KEYS
+
 if TYPE_CHECKING:
     from . import NetatmoConfigEntry
 
@@ -38,6 +40,8 @@ async def async_get_diagnostics(hass: HomeAssistant, entry: NetatmoConfigEntry) 
             "base_url": coordinator.client.base_url,
             "token": {"expires_at": token.get("expires_at"), "scope": token.get("scope")},
             "coordinator": coordinator.diagnostics(),
+            "realtime": entry.runtime_data.realtime.diagnostics(),
+            "signing_keys": sorted(entry.data.get(CONF_SIGNING_KEYS) or {}),
         },
         TO_REDACT,
     )

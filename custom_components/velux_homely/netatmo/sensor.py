@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -14,7 +14,6 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import (
-    CONCENTRATION_PARTS_PER_MILLION,
     LIGHT_LUX,
     PERCENTAGE,
     EntityCategory,
@@ -36,6 +35,10 @@ from .entity import NetatmoEntity, NetatmoEntityDescription, async_add_module_en
 
 if TYPE_CHECKING:
     from . import NetatmoConfigEntry
+
+
+PARTS_PER_MILLION: Final = "ppm"
+"""Home Assistant's unit of CO2 (its constant moved between releases; the value did not)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,7 +98,7 @@ SENSORS: tuple[NetatmoSensorEntityDescription, ...] = (
     NetatmoSensorEntityDescription(
         key="co2",
         device_class=SensorDeviceClass.CO2,
-        native_unit_of_measurement=CONCENTRATION_PARTS_PER_MILLION,
+        native_unit_of_measurement=PARTS_PER_MILLION,
         state_class=SensorStateClass.MEASUREMENT,
         exists_fn=_is_sensor,
         available_fn=_room_has_value,
