@@ -102,11 +102,11 @@ class SimRequest:
 
 @dataclass
 class _Fault:
-    kind: str  # "rate_limit" | "fail" | "malformed" | "answer"
+    kind: str  # "rate_limit" | "fail" | "malformed" | "answer" | "delay"
     remaining: int
     path: str | None
     status: int = 500
-    retry_after: float = 4
+    retry_after: float | None = 4
     body: Any = None
     headers: dict[str, str] | None = None
 
@@ -194,6 +194,8 @@ class HomelySimulator:
         """Locations of the user by id (REST state; edit freely in tests)."""
 
         self.requests: list[SimRequest] = []
+        self.issued_tokens: list[str] = []
+        """Every access and refresh token issued so far (secrets a log must never show)."""
         self.logins = 0
         """Successful `POST /homely/oauth/token` calls."""
         self.refreshes = 0
@@ -202,6 +204,8 @@ class HomelySimulator:
         self.rejected_connects = 0
         self.in_flight = 0
         """REST requests received and not answered yet."""
+        self.delayed = 0
+        """Of those, the ones a `delay_next` fault holds (they wait for the clock to move)."""
         self.expiry_drops = 0
         """Sockets the server ended because their token expired."""
         self.refuse_sockets = False
@@ -213,6 +217,7 @@ class HomelySimulator:
         self._refresh: dict[str, _RefreshToken] = {}
         self._faults: list[_Fault] = []
         self._holds: list[tuple[str | None, SimHold]] = []
+        self._socket_holds: list[SimHold] = []
         self._every_hold: list[SimHold] = []
         self._sockets: dict[str, dict[str, str]] = {}
         self._sid_location: dict[str, str] = {}
@@ -309,6 +314,7 @@ class HomelySimulator:
         now = self.now()
         self._access[access] = now + self.access_token_lifetime
         self._refresh[refresh] = _RefreshToken(now + self.refresh_token_lifetime, session_state)
+        self.issued_tokens += (access, refresh)
         return {
             "access_token": access,
             "expires_in": self.access_token_lifetime,
@@ -352,14 +358,22 @@ class HomelySimulator:
     # ------------------------------------------------------------------ faults
 
     def rate_limit_next(
-        self, count: int = 1, *, retry_after: float = 4, path: str | None = "/homely/home"
+        self, count: int = 1, *, retry_after: float | None = 4, path: str | None = "/homely/home"
     ) -> None:
-        """Answer the next `count` requests under `path` (None: any) with HTTP 429."""
+        """Answer the next `count` requests under `path` (None: any) with HTTP 429.
+
+        `retry_after` goes in the JSON `retryAfter` and the `Retry-After` header; None
+        sends neither (a 429 without a hint).
+        """
         self._faults.append(_Fault("rate_limit", count, path, 429, retry_after))
 
     def clear_faults(self) -> None:
         """Drop every pending fault."""
         self._faults.clear()
+
+    def delay_next(self, count: int = 1, *, seconds: float = 30.0, path: str | None = None) -> None:
+        """Answer the next `count` requests under `path` (None: any) after `seconds`."""
+        self._faults.append(_Fault("delay", count, path, 200, seconds))
 
     def fail_next(self, count: int = 1, *, status: int = 500, path: str | None = None) -> None:
         """Answer the next `count` requests under `path` (None: any) with `status`."""
@@ -393,6 +407,18 @@ class HomelySimulator:
         """
         hold = SimHold()
         self._holds.append((path, hold))
+        self._every_hold.append(hold)
+        return hold
+
+    def hold_next_socket(self) -> SimHold:
+        """Hold the next Socket.IO connection half-way until `release` is called.
+
+        The server has the connection but answers its CONNECT only on `release` (then it
+        accepts or refuses it as usual): a live service slow to let a client in. `ready`
+        is set once the connection is held.
+        """
+        hold = SimHold()
+        self._socket_holds.append(hold)
         self._every_hold.append(hold)
         return hold
 
@@ -457,6 +483,14 @@ class HomelySimulator:
         fault = self._take_fault(request.path)
         if fault is None:
             return await handler(request)
+        if fault.kind == "delay":
+            # A slow cloud: the answer comes after ``retry_after`` seconds of loop time.
+            self.delayed += 1
+            try:
+                await asyncio.sleep(fault.retry_after or 0.0)
+            finally:
+                self.delayed -= 1
+            return await handler(request)
         if fault.kind == "answer":
             if isinstance(fault.body, str):
                 answer = web.Response(
@@ -468,6 +502,8 @@ class HomelySimulator:
                 answer.headers[name] = value
             return answer
         if fault.kind == "rate_limit":
+            if fault.retry_after is None:
+                return _error(429, "Too Many Requests")
             retry_after = _number(fault.retry_after)
             response = _error(429, "Too Many Requests", retryAfter=retry_after)
             response.headers["Retry-After"] = str(retry_after)
@@ -533,6 +569,10 @@ class HomelySimulator:
         return len(self._sockets.get(location_id, {}))
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        if self._socket_holds:
+            hold = self._socket_holds.pop(0)
+            hold.ready.set()
+            await hold.until_released()
         query = parse_qs(environ.get("QUERY_STRING", ""))
         location_id = query.get("locationId", [None])[0]
         access = _bearer(query.get("token", [None])[0])
@@ -593,6 +633,23 @@ class HomelySimulator:
         for sid in sids:
             await self.sio.disconnect(sid)
 
+    async def drop_network(self, location_id: str | None = None) -> int:
+        """Cut the live sockets of the location (None: all) without a goodbye; return how many."""
+        sids = (
+            list(self._sid_location)
+            if location_id is None
+            else list(self._sockets.get(location_id, {}))
+        )
+        for sid in sids:
+            environ = self.sio.get_environ(sid, "/") or {}
+            request = environ.get("aiohttp.request")
+            transport = request.transport if request is not None else None
+            if transport is not None:
+                transport.abort()  # the TCP connection goes, no Socket.IO goodbye
+            else:  # pragma: no cover - every socket comes through aiohttp
+                await self.sio.disconnect(sid)
+        return len(sids)
+
     async def emit_raw(self, location_id: str, payload: Any) -> None:
         """Send `payload` as-is on the `event` event to the sockets of the location."""
         for sid in list(self._sockets.get(location_id, {})):
@@ -628,18 +685,23 @@ class HomelySimulator:
         last_updated: str | None = None,
         location_id: str | None = None,
         create: bool = False,
+        emit: bool = True,
     ) -> None:
         """Set one state and emit `device-state-changed` to the location's sockets.
 
         `last_updated` defaults to the simulated now; `location_id` sets the event's
         `locationId` (a sub-location; `rootLocationId` stays the home). Raises `KeyError` for
         an unknown device, feature or state, unless `create` adds the state to the device.
+        `emit=False` changes the REST state only: a change the live service does not
+        stream (some setups stream only a subset).
         """
         if create:
             features = self.device(device_id)["features"]
             states = features.setdefault(feature, {"states": {}})["states"]
             states.setdefault(state, {"value": None, "lastUpdated": None})
-        await self._change(device_id, [(feature, state, value)], last_updated, location_id)
+        await self._change(
+            device_id, [(feature, state, value)], last_updated, location_id, emit=emit
+        )
 
     async def _change(
         self,
@@ -647,6 +709,8 @@ class HomelySimulator:
         updates: list[tuple[str, str, Any]],
         last_updated: str | None,
         location_id: str | None = None,
+        *,
+        emit: bool = True,
     ) -> None:
         location, device = self._find(device_id)
         stamp = last_updated or self._timestamp()
@@ -667,7 +731,8 @@ class HomelySimulator:
             "change": dict(changes[0]),
             "changes": changes,
         }
-        await self._emit(location.location_id, "device-state-changed", data)
+        if emit:
+            await self._emit(location.location_id, "device-state-changed", data)
 
     async def tick_meter(self, device_id: str, wh: int = 10, demand: int | None = None) -> None:
         """Add `wh` to the HAN import counter (and set `demand`), emitting one event."""

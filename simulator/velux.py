@@ -297,6 +297,8 @@ class VeluxSimulator:
         """Every state event published (as sent, before the string knob), subscribers or not."""
 
         self.requests: list[SimRequest] = []
+        self.issued_tokens: list[str] = []
+        """Every access and refresh token issued so far (secrets a log must never show)."""
         self.setstate_bodies: list[dict[str, Any]] = []
         self.password_logins = 0
         self.refresh_logins = 0
@@ -833,6 +835,7 @@ class VeluxSimulator:
         refresh = f"{USER_ID}|{secrets.token_hex(16)}"
         self._access_tokens[access] = self.now() + self.access_token_lifetime
         self._refresh_tokens.add(refresh)
+        self.issued_tokens += (access, refresh)
         answer: dict[str, Any] = {
             "access_token": access,
             "refresh_token": refresh,
@@ -1318,7 +1321,7 @@ class VeluxSimulator:
                 client.queue.put_nowait(("close", 1001))
         # Loop turns, not timers: tests run on a frozen clock (``grace`` is real seconds).
         deadline = time.clock_gettime(time.CLOCK_MONOTONIC) + grace
-        while any(client in self._ws_clients for client in clients):  # noqa: ASYNC110
+        while any(client in self._ws_clients for client in clients):
             if time.clock_gettime(time.CLOCK_MONOTONIC) > deadline:
                 break
             await asyncio.sleep(0)

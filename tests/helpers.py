@@ -17,11 +17,24 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.velux_homely.const import DOMAIN
 
 
-def state_of(hass: HomeAssistant, entity_id: str) -> str:
-    """Return the state of an entity that must exist."""
+def state_of(hass: HomeAssistant, entity: str | Ent) -> str:
+    """Return the state of an entity (an entity id or an :class:`Ent`) that must exist."""
+    entity_id = entity.entity_id(hass) if isinstance(entity, Ent) else entity
     state = hass.states.get(entity_id)
-    assert state is not None, entity_id
+    assert state is not None, entity
     return state.state
+
+
+def current(hass: HomeAssistant, entity: str | Ent) -> State | None:
+    """Return the state object of an entity id or an :class:`Ent` (None: no such state)."""
+    if isinstance(entity, Ent):
+        return entity.current(hass)
+    return hass.states.get(entity)
+
+
+def resolve(hass: HomeAssistant, entity: str | Ent) -> str:
+    """Return the entity id of an :class:`Ent` (an entity id is returned as it is)."""
+    return entity.entity_id(hass) if isinstance(entity, Ent) else entity
 
 
 def find_entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str | None:
@@ -71,6 +84,17 @@ def device_of(hass: HomeAssistant, entry: ConfigEntry, identifier: str) -> dr.De
     registry = dr.async_get(hass)
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
         if (DOMAIN, identifier) in device.identifiers:
+            return device
+    return None
+
+
+def find_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """Return our device with the identifier ``identifier`` in any entry (None: none).
+
+    ``async_get_device(identifiers=...)`` refuses this on 2026.10 (identifiers are unique
+    per config entry only)."""
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if (device := device_of(hass, entry, identifier)) is not None:
             return device
     return None
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 import hashlib
 import logging
+import socket
 import struct
 import time
 from typing import Any
@@ -576,10 +577,29 @@ async def test_async_pair_refuses_a_bad_key_id() -> None:
         await async_pair("127.0.0.1", key_id=b"short")
 
 
-async def test_async_pair_unresolvable_name(socket_enabled: None) -> None:
-    # ".invalid" never resolves; without any DNS at all the lookup may only fail
-    # "temporarily", which is retried until the timeout.
-    with pytest.raises((PairingHostError, PairingTimeoutError)) as err:
+def _resolver(errno: int) -> Callable[..., Awaitable[Any]]:
+    """Return a name lookup that fails with ``errno`` (tests never ask a real DNS)."""
+
+    async def getaddrinfo(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(errno, "lookup failed")
+
+    return getaddrinfo
+
+
+async def test_async_pair_unresolvable_name(
+    socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The name does not exist: said at once, not retried.
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", _resolver(socket.EAI_NONAME))
+    with pytest.raises(PairingHostError) as err:
         await async_pair("gateway.invalid", timeout=1, connect_retry=0.1)
-    if isinstance(err.value, PairingHostError):
-        assert "cannot be resolved" in str(err.value)
+    assert "cannot be resolved" in str(err.value)
+
+
+async def test_async_pair_lookup_failing_temporarily_is_retried(
+    socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A resolver that cannot answer now: retried until the timeout.
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", _resolver(socket.EAI_AGAIN))
+    with pytest.raises(PairingTimeoutError):
+        await async_pair("gateway.example", timeout=0.5, connect_retry=0.1)

@@ -20,25 +20,26 @@ from simulator.velux import (
     SMALL_HOME_ID,
     VeluxSimulator,
 )
+from tests.helpers import Ent
 
 from .conftest import SetupEntry, Tick, calls
+from .entities import BEDTIME_CABIN, SHUTTER, button
 
 HOMESTATUS = "/api/homestatus"
-GATEWAY = "button.velux_active_gateway"
 
 
 def body(gateway: str, home: str = HOME_ID, **command: Any) -> dict[str, Any]:
     return {"home": {"id": home, "modules": [{"id": gateway, **command}]}, "app_type": "app_velux"}
 
 
-async def press(hass: HomeAssistant, entity_id: str) -> None:
+async def press(hass: HomeAssistant, entity: Ent) -> None:
     await hass.services.async_call(
-        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: entity_id}, blocking=True
+        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: entity.entity_id(hass)}, blocking=True
     )
 
 
-def cover(hass: HomeAssistant, entity_id: str) -> tuple[str, int]:
-    state = hass.states.get(entity_id)
+def cover(hass: HomeAssistant, entity: Ent) -> tuple[str, int]:
+    state = entity.current(hass)
     assert state is not None
     return state.state, state.attributes[ATTR_CURRENT_POSITION]
 
@@ -62,29 +63,29 @@ async def test_scenarios_and_stop(
     seen = len(velux_sim.requests)
 
     # Bedtime closes the shutter (100 -> 0 takes 5 s) and the blind: their home is read.
-    await press(hass, f"{GATEWAY}_bedtime_scenario")
+    await press(hass, button(GATEWAY_ID, "bedtime"))
     assert velux_sim.setstate_bodies == [body(GATEWAY_ID, scenario="bedtime")]
     assert calls(velux_sim, seen) == ["/syncapi/v1/setstate", f"{HOMESTATUS}:{HOME_ID}"]
-    assert cover(hass, "cover.roller_shutter") == (CoverState.CLOSING, 100)
+    assert cover(hass, SHUTTER) == (CoverState.CLOSING, 100)
     await tick(3)
-    assert cover(hass, "cover.roller_shutter") == (CoverState.CLOSING, 40)
+    assert cover(hass, SHUTTER) == (CoverState.CLOSING, 40)
 
-    await press(hass, f"{GATEWAY}_stop_all_movements")
+    await press(hass, button(GATEWAY_ID, "stop_movements"))
     assert velux_sim.setstate_bodies[-1] == body(GATEWAY_ID, stop_movements="all")
     await tick(1)
-    assert cover(hass, "cover.roller_shutter") == (CoverState.OPEN, 40)
+    assert cover(hass, SHUTTER) == (CoverState.OPEN, 40)
     polls = velux_sim.count(HOMESTATUS)
     await tick(3)
     await tick(3)
     assert velux_sim.count(HOMESTATUS) == polls  # nothing moves: normal interval again
 
-    await press(hass, f"{GATEWAY}_wake_up_scenario")
+    await press(hass, button(GATEWAY_ID, "wake_up"))
     assert velux_sim.setstate_bodies[-1] == body(GATEWAY_ID, scenario="wake_up")
-    assert cover(hass, "cover.roller_shutter") == (CoverState.OPENING, 40)
+    assert cover(hass, SHUTTER) == (CoverState.OPENING, 40)
     await tick(3)
-    assert cover(hass, "cover.roller_shutter") == (CoverState.OPEN, 100)
+    assert cover(hass, SHUTTER) == (CoverState.OPEN, 100)
 
-    await press(hass, "button.cabin_gateway_bedtime_scenario")
+    await press(hass, BEDTIME_CABIN)
     assert velux_sim.setstate_bodies[-1] == body(
         SMALL_GATEWAY_ID, home=SMALL_HOME_ID, scenario="bedtime"
     )
@@ -95,7 +96,7 @@ async def test_identify(
 ) -> None:
     await setup_entry(platforms=(Platform.BUTTON,))
     polls = velux_sim.count(HOMESTATUS)
-    await press(hass, f"{GATEWAY}_identify")
+    await press(hass, button(GATEWAY_ID, "identify"))
     assert velux_sim.setstate_bodies == [body(GATEWAY_ID, identify=True)]
     assert velux_sim.identify_requests == [GATEWAY_ID]
     assert velux_sim.count(HOMESTATUS) == polls  # nothing to confirm

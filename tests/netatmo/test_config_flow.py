@@ -11,7 +11,7 @@ from homeassistant.components.cover import CoverEntityFeature
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.data_entry_flow import FlowResultType, InvalidData, section
 from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -27,6 +27,8 @@ from custom_components.velux_homely.const import (
     DOMAIN,
     PROVIDER_VELUX,
 )
+from custom_components.velux_homely.netatmo.const import CONF_OPEN_IN_RAIN
+from custom_components.velux_homely.types import SECTION_ADVANCED
 from simulator.velux import (
     DEMO_PASSWORD,
     DEMO_USERNAME,
@@ -36,14 +38,14 @@ from simulator.velux import (
     WINDOW_ID,
     VeluxSimulator,
 )
+from tests.helpers import current, resolve
 
 from .conftest import SetupEntry, make_entry
+from .entities import WINDOW
 
 
-async def open_form(hass: HomeAssistant, advanced: bool = True) -> dict[str, Any]:
-    result = await hass.config_entries.flow.async_init(
-        DOMAIN, context={"source": SOURCE_USER, "show_advanced_options": advanced}
-    )
+async def open_form(hass: HomeAssistant) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": PROVIDER_VELUX}
@@ -53,8 +55,12 @@ async def open_form(hass: HomeAssistant, advanced: bool = True) -> dict[str, Any
     return dict(result)
 
 
+ADVANCED = (CONF_CLIENT_ID, CONF_CLIENT_SECRET, CONF_BASE_URL)
+
+
 def user_input(sim: VeluxSimulator, **values: Any) -> dict[str, Any]:
-    return {
+    """Return the account form's input, the advanced settings nested in their section."""
+    flat = {
         CONF_USERNAME: DEMO_USERNAME.upper(),
         CONF_PASSWORD: DEMO_PASSWORD,
         CONF_CLIENT_ID: VELUX_ACTIVE.client_id,
@@ -62,20 +68,31 @@ def user_input(sim: VeluxSimulator, **values: Any) -> dict[str, Any]:
         CONF_BASE_URL: sim.base_url + "/",
         **values,
     }
+    top = {key: value for key, value in flat.items() if key not in ADVANCED}
+    return {**top, SECTION_ADVANCED: {key: flat[key] for key in ADVANCED}}
+
+
+def form_fields(form: dict[str, Any]) -> dict[str, Any]:
+    """Return the form's fields by name, those of the advanced section included."""
+    fields: dict[str, Any] = {}
+    for key, value in form["data_schema"].schema.items():
+        if str(key) == SECTION_ADVANCED:
+            assert isinstance(value, section)
+            fields.update({str(inner): inner for inner in value.schema.schema})
+        else:
+            fields[str(key)] = key
+    return fields
 
 
 async def test_form_fields(hass: HomeAssistant) -> None:
-    simple = await open_form(hass, advanced=False)
-    assert [str(key) for key in simple["data_schema"].schema] == [CONF_USERNAME, CONF_PASSWORD]
-    advanced = await open_form(hass)
-    fields = {str(key): key for key in advanced["data_schema"].schema}
-    assert list(fields) == [
-        CONF_USERNAME,
-        CONF_PASSWORD,
-        CONF_CLIENT_ID,
-        CONF_CLIENT_SECRET,
-        CONF_BASE_URL,
-    ]
+    form = await open_form(hass)
+    schema = form["data_schema"].schema
+    assert [str(key) for key in schema] == [CONF_USERNAME, CONF_PASSWORD, SECTION_ADVANCED]
+    advanced = schema[next(key for key in schema if str(key) == SECTION_ADVANCED)]
+    # Rarely needed: collapsed, on every release, for every user.
+    assert advanced.options == {"collapsed": True}
+    fields = form_fields(form)
+    assert [str(key) for key in advanced.schema.schema] == list(ADVANCED)
     assert fields[CONF_CLIENT_ID].default() == VELUX_ACTIVE.client_id
     assert fields[CONF_BASE_URL].default() == "https://app.velux-active.com"
 
@@ -100,7 +117,7 @@ async def test_success_with_advanced_fields(hass: HomeAssistant, velux_sim: Velu
     }
     assert token["access_token"]
     assert token["refresh_token"]
-    assert entry.options == {CONF_SCAN_INTERVAL: 60}
+    assert entry.options == {CONF_SCAN_INTERVAL: 60, CONF_OPEN_IN_RAIN: False}
     # The validation logged in once; set-up reused its token.
     assert velux_sim.password_logins == 1
     assert velux_sim.requests[0].form["grant_type"] == "password"
@@ -160,7 +177,7 @@ async def test_errors(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
     # The form keeps what was typed, except the password.
-    fields = {str(key): key for key in result["data_schema"].schema}
+    fields = form_fields(dict(result))
     assert fields[CONF_USERNAME].default() == DEMO_USERNAME.upper()
     assert fields[CONF_BASE_URL].default() == velux_sim.base_url + "/"
 
@@ -278,11 +295,11 @@ async def test_a_pasted_signing_key_opens_the_windows(
     await hass.async_block_till_done()
     assert issues.async_get_issue(DOMAIN, issue_id) is None
     # No reload needed: the window opens (the simulator verifies the signature).
-    window = hass.states.get("cover.roof_window")
+    window = current(hass, WINDOW)
     assert window is not None
     assert window.attributes["supported_features"] & CoverEntityFeature.OPEN
     await hass.services.async_call(
-        "cover", "open_cover", {"entity_id": "cover.roof_window"}, blocking=True
+        "cover", "open_cover", {"entity_id": resolve(hass, WINDOW)}, blocking=True
     )
     assert velux_sim.target(WINDOW_ID) == 100
 
@@ -394,7 +411,7 @@ async def test_pairing_with_the_gateway_stores_its_key(
     await hass.services.async_call(
         "cover",
         "set_cover_position",
-        {"entity_id": "cover.roof_window", "position": 30},
+        {"entity_id": resolve(hass, WINDOW), "position": 30},
         blocking=True,
     )
     assert velux_sim.target(WINDOW_ID) == 30

@@ -24,6 +24,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.velux_homely.api.errors import SignatureRequiredError
 from custom_components.velux_homely.const import DOMAIN
 from simulator.velux import (
     AWNING_ID,
@@ -38,17 +39,13 @@ from simulator.velux import (
     WINDOW_ID,
     VeluxSimulator,
 )
-from tests.helpers import state_of
+from tests.helpers import Ent, current, state_of
 
 from .conftest import SetupEntry, Tick, calls, make_entry, runtime_of
+from .entities import AWNING, BLIND, CABIN_SHUTTER, SHUTTER, WINDOW, cover
 
 HOMESTATUS = "/api/homestatus"
 SETSTATE = "/syncapi/v1/setstate"
-SHUTTER = "cover.roller_shutter"
-BLIND = "cover.blackout_blind"
-AWNING = "cover.awning_blind"
-WINDOW = "cover.roof_window"
-CABIN_SHUTTER = "cover.cabin_shutter"
 HOME_STATUS = f"{HOMESTATUS}:{HOME_ID}"
 CABIN_STATUS = f"{HOMESTATUS}:{SMALL_HOME_ID}"
 SECOND_WINDOW_ID = "5636133219200999"
@@ -70,14 +67,16 @@ def setstate_body(module_id: str, position: int, bridge: str = GATEWAY_ID) -> di
     }
 
 
-async def call(hass: HomeAssistant, service: str, entity_id: str | list[str], **data: Any) -> None:
+async def call(hass: HomeAssistant, service: str, entity: Ent | list[Ent], **data: Any) -> None:
+    entities = entity if isinstance(entity, list) else [entity]
+    entity_ids = [one.entity_id(hass) for one in entities]
     await hass.services.async_call(
-        COVER_DOMAIN, service, {ATTR_ENTITY_ID: entity_id, **data}, blocking=True
+        COVER_DOMAIN, service, {ATTR_ENTITY_ID: entity_ids, **data}, blocking=True
     )
 
 
-def shown(hass: HomeAssistant, entity_id: str) -> tuple[str, int | None]:
-    state = hass.states.get(entity_id)
+def shown(hass: HomeAssistant, entity: Ent) -> tuple[str, int | None]:
+    state = entity.current(hass)
     assert state is not None
     return state.state, state.attributes.get(ATTR_CURRENT_POSITION)
 
@@ -108,7 +107,7 @@ async def test_snapshot(
     entry = await setup_entry(platforms=(Platform.COVER,))
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
     assert shown(hass, SHUTTER) == (CoverState.OPEN, 100)
-    window = hass.states.get(WINDOW)
+    window = current(hass, WINDOW)
     assert window is not None
     assert window.state == CoverState.CLOSED
     assert window.attributes["device_class"] == "window"
@@ -120,12 +119,12 @@ async def test_a_roof_window_without_key_closes_and_stops_only(
     velux_sim.move_speed = 0
     velux_sim.set_position(WINDOW_ID, 30)
     entry = await setup_entry(platforms=(Platform.COVER,))
-    window = hass.states.get(WINDOW)
+    window = current(hass, WINDOW)
     assert window is not None
     assert window.attributes[ATTR_SUPPORTED_FEATURES] == (
         CoverEntityFeature.CLOSE | CoverEntityFeature.STOP
     )
-    shutter = hass.states.get(SHUTTER)
+    shutter = current(hass, SHUTTER)
     assert shutter is not None
     assert shutter.attributes[ATTR_SUPPORTED_FEATURES] & CoverEntityFeature.OPEN
     # A repair issue says how to get the gateway's key.
@@ -143,7 +142,7 @@ async def test_a_roof_window_without_key_closes_and_stops_only(
     # Opening is not offered; the entity refuses it too if asked directly.
     component = hass.data["entity_components"][COVER_DOMAIN]
     with pytest.raises(HomeAssistantError) as err:
-        await component.get_entity(WINDOW).async_open_cover()
+        await component.get_entity(WINDOW.entity_id(hass)).async_open_cover()
     assert err.value.translation_key == "signature_required"
     assert "Pair with the gateway" in str(err.value)
     assert velux_sim.setstate_bodies == []
@@ -160,7 +159,7 @@ async def test_a_roof_window_with_its_key_opens_signed(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:
     entry = await setup_entry(keyed_entry(velux_sim), platforms=(Platform.COVER,))
-    window = hass.states.get(WINDOW)
+    window = current(hass, WINDOW)
     assert window is not None
     assert window.attributes[ATTR_SUPPORTED_FEATURES] & CoverEntityFeature.SET_POSITION
     assert (
@@ -228,7 +227,7 @@ async def test_windows_of_a_group_open_in_one_signed_setstate(
         },
     )
     await setup_entry(keyed_entry(velux_sim), platforms=(Platform.COVER,))
-    await call(hass, SERVICE_OPEN_COVER, [WINDOW, "cover.attic_window", SHUTTER])
+    await call(hass, SERVICE_OPEN_COVER, [WINDOW, cover(SECOND_WINDOW_ID), SHUTTER])
     assert len(velux_sim.setstate_bodies) == 1
     modules = {module["id"]: module for module in velux_sim.setstate_bodies[0]["home"]["modules"]}
     assert set(modules) == {WINDOW_ID, SECOND_WINDOW_ID, SHUTTER_ID}
@@ -238,7 +237,7 @@ async def test_windows_of_a_group_open_in_one_signed_setstate(
     assert "nonce" not in modules[SHUTTER_ID]  # shutters are not signed
     assert velux_sim.target(WINDOW_ID) == 100
     assert velux_sim.target(SECOND_WINDOW_ID) == 100
-    assert shown(hass, "cover.attic_window")[0] == CoverState.OPENING
+    assert shown(hass, cover(SECOND_WINDOW_ID))[0] == CoverState.OPENING
 
 
 async def test_opening_in_rain_is_refused_unless_allowed(
@@ -267,15 +266,16 @@ async def test_opening_in_rain_when_allowed_is_forced(
 
 
 @pytest.mark.parametrize(
-    ("entity_id", "module_id"),
+    ("entity", "module_id"),
     [(SHUTTER, SHUTTER_ID), (BLIND, BLIND_ID), (AWNING, AWNING_ID)],
+    ids=["shutter", "blind", "awning"],
 )
 async def test_commands(  # noqa: PLR0917
     hass: HomeAssistant,
     velux_sim: VeluxSimulator,
     setup_entry: SetupEntry,
     tick: Tick,
-    entity_id: str,
+    entity: Ent,
     module_id: str,
 ) -> None:
     velux_sim.move_speed = 0
@@ -288,9 +288,9 @@ async def test_commands(  # noqa: PLR0917
         (SERVICE_SET_COVER_POSITION, {ATTR_POSITION: 30}, 30),
         (SERVICE_STOP_COVER, {}, 30),
     ):
-        await call(hass, service, entity_id, **data)
+        await call(hass, service, entity, **data)
         await tick(3)  # the first confirmation poll
-        assert shown(hass, entity_id)[1] == position
+        assert shown(hass, entity)[1] == position
 
     assert velux_sim.setstate_bodies == [
         setstate_body(module_id, 100),
@@ -298,7 +298,7 @@ async def test_commands(  # noqa: PLR0917
         setstate_body(module_id, 30),
         setstate_body(module_id, -1),
     ]
-    assert shown(hass, entity_id)[0] == CoverState.OPEN
+    assert shown(hass, entity)[0] == CoverState.OPEN
 
 
 async def test_a_movement_is_confirmed_with_few_polls(
@@ -447,3 +447,39 @@ async def test_command_errors(
 
     # Nothing was shown as moving.
     assert state_of(hass, SHUTTER) == CoverState.OPEN
+
+
+async def test_a_command_refused_for_the_credentials_asks_for_them(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    entry = await setup_entry(platforms=(Platform.COVER,))
+    before = velux_sim.target(SHUTTER_ID)
+    velux_sim.set_password("a-new-password")
+    velux_sim.revoke_tokens()
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, SERVICE_CLOSE_COVER, SHUTTER)
+    assert err.value.translation_key == "auth_failed"
+    await hass.async_block_till_done()
+    flows = hass.config_entries.flow.async_progress()
+    assert [(flow["context"]["source"], flow["context"]["entry_id"]) for flow in flows] == [
+        ("reauth", entry.entry_id)
+    ]
+    assert velux_sim.target(SHUTTER_ID) == before  # the cloud refused it
+    assert shown(hass, SHUTTER)[0] == CoverState.OPEN  # nothing pretends it moves
+
+
+async def test_a_command_the_client_cannot_sign_is_explained(
+    hass: HomeAssistant, setup_entry: SetupEntry
+) -> None:
+    # The entities check for the key first; should the client still find one missing
+    # (a key removed meanwhile), the user reads which module needs one.
+    entry = await setup_entry(platforms=(Platform.COVER,))
+    coordinator = runtime_of(entry).coordinator
+
+    async def refused() -> None:
+        raise SignatureRequiredError([WINDOW_ID])
+
+    with pytest.raises(HomeAssistantError) as err:
+        await coordinator.async_run_command(refused())
+    assert err.value.translation_key == "signature_required"
+    assert err.value.translation_placeholders == {"name": WINDOW_ID}

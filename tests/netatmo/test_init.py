@@ -16,7 +16,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed_exact
 
-from custom_components.velux_homely.const import CONF_SCAN_INTERVAL, CONF_TOKEN, DOMAIN
+from custom_components.velux_homely.const import CONF_SCAN_INTERVAL, CONF_TOKEN
 from custom_components.velux_homely.diagnostics import async_get_config_entry_diagnostics
 from custom_components.velux_homely.netatmo import NetatmoRuntimeData
 from simulator.velux import (
@@ -30,15 +30,14 @@ from simulator.velux import (
     SMALL_HOME_ID,
     VeluxSimulator,
 )
-from tests.helpers import state_of
+from tests.helpers import current, find_device, resolve, state_of
 
 from .conftest import SetupEntry, Tick, calls, make_entry, settle
+from .entities import BLIND, CABIN_SHUTTER, SHUTTER, WINDOW, cover
 
 HOMESDATA = "/api/homesdata"
 HOMESTATUS = "/api/homestatus"
 SETSTATE = "/syncapi/v1/setstate"
-SHUTTER = "cover.roller_shutter"
-CABIN_SHUTTER = "cover.cabin_shutter"
 NEW_ID = "5636133219200999"
 
 
@@ -133,7 +132,7 @@ async def test_server_errors_make_entities_unavailable_then_recover(
     assert state_of(hass, CABIN_SHUTTER) == "closed"
     velux_sim.set_position(SHUTTER_ID, 55)
     await tick(60)
-    state = hass.states.get(SHUTTER)
+    state = current(hass, SHUTTER)
     assert state is not None
     assert state.state == "open"
     assert state.attributes["current_position"] == 55
@@ -153,7 +152,7 @@ async def test_one_home_failing_leaves_the_others_available(
     velux_sim.set_position(SHUTTER_ID, 60)
     await tick(60)
     assert state_of(hass, CABIN_SHUTTER) == STATE_UNAVAILABLE
-    state = hass.states.get(SHUTTER)
+    state = current(hass, SHUTTER)
     assert state is not None
     assert (state.state, state.attributes["current_position"]) == ("open", 60)
     for _ in range(5):
@@ -173,7 +172,10 @@ async def test_rate_limit_keeps_values_and_backs_off(
 ) -> None:
     await setup_entry(platforms=(Platform.COVER,))
     await hass.services.async_call(
-        "cover", "set_cover_position", {"entity_id": SHUTTER, "position": 40}, blocking=True
+        "cover",
+        "set_cover_position",
+        {"entity_id": resolve(hass, SHUTTER), "position": 40},
+        blocking=True,
     )
     assert state_of(hass, SHUTTER) == "closing"
     # "Concurrency limit" (code 11) hints at 60 s: we wait at least 5 minutes.
@@ -196,7 +198,7 @@ async def test_rate_limit_keeps_values_and_backs_off(
     assert velux_sim.count(HOMESTATUS) == polls + 2
     await tick(300)
     assert velux_sim.count(HOMESTATUS) == polls + 4
-    state = hass.states.get(SHUTTER)
+    state = current(hass, SHUTTER)
     assert state is not None
     assert (state.state, state.attributes["current_position"]) == ("open", 40)
 
@@ -217,7 +219,10 @@ async def test_command_while_backing_off_waits_for_the_next_poll(
 
     # The command is sent and its target shows at once, but nothing is polled for it.
     await hass.services.async_call(
-        "cover", "set_cover_position", {"entity_id": SHUTTER, "position": 40}, blocking=True
+        "cover",
+        "set_cover_position",
+        {"entity_id": resolve(hass, SHUTTER), "position": 40},
+        blocking=True,
     )
     assert calls(velux_sim, seen) == [SETSTATE]
     assert state_of(hass, SHUTTER) == "closing"
@@ -237,7 +242,7 @@ async def test_command_while_backing_off_waits_for_the_next_poll(
         f"{HOMESTATUS}:{HOME_ID}",
         f"{HOMESTATUS}:{SMALL_HOME_ID}",
     ]
-    state = hass.states.get(SHUTTER)
+    state = current(hass, SHUTTER)
     assert state is not None
     assert (state.state, state.attributes["current_position"]) == ("open", 40)
     assert runtime.coordinator.rate_limited_count == 0
@@ -294,21 +299,21 @@ async def test_topology_every_30_minutes_adds_and_removes_devices(  # noqa: PLR0
     for _ in range(29):
         await tick(60)
     assert velux_sim.count(HOMESDATA) == 1
-    assert hass.states.get("cover.new_shutter") is None
-    assert device_registry.async_get_device(identifiers={(DOMAIN, BLIND_ID)}) is not None
+    assert current(hass, cover(NEW_ID)) is None
+    assert find_device(hass, BLIND_ID) is not None
 
     await tick(60)
     assert velux_sim.count(HOMESDATA) == 2
-    state = hass.states.get("cover.new_shutter")
+    state = current(hass, cover(NEW_ID))
     assert state is not None
     assert (state.state, state.attributes["current_position"]) == ("open", 30)
     assert state.attributes["device_class"] == "blind"
-    device = device_registry.async_get_device(identifiers={(DOMAIN, NEW_ID)})
+    device = find_device(hass, NEW_ID)
     assert device is not None
     assert device.model == "Venetian blind"
-    assert device_registry.async_get_device(identifiers={(DOMAIN, BLIND_ID)}) is None
-    assert entity_registry.async_get("cover.blackout_blind") is None
-    assert hass.states.get("cover.blackout_blind") is None
+    assert find_device(hass, BLIND_ID) is None
+    assert not BLIND.registered(hass)
+    assert current(hass, BLIND) is None
 
 
 async def test_topology_is_not_postponed_by_scheduling_jitter(
@@ -426,14 +431,16 @@ async def test_no_secret_in_debug_logs(
         platforms=(Platform.COVER,),
     )
     await hass.services.async_call(
-        "cover", "open_cover", {"entity_id": "cover.roof_window"}, blocking=True
+        "cover", "open_cover", {"entity_id": resolve(hass, WINDOW)}, blocking=True
     )
     signature = velux_sim.setstate_bodies[-1]["home"]["modules"][0]["hash_target_position"]
     first = dict(entry.data[CONF_TOKEN])
     velux_sim.expire_access_tokens()
     await tick(60)
     second = dict(entry.data[CONF_TOKEN])
-    await hass.services.async_call("cover", "close_cover", {"entity_id": SHUTTER}, blocking=True)
+    await hass.services.async_call(
+        "cover", "close_cover", {"entity_id": resolve(hass, SHUTTER)}, blocking=True
+    )
     assert "Finished fetching" in caplog.text
     for secret in (
         DEMO_PASSWORD,

@@ -14,17 +14,20 @@ from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, VeluxSimulator
-from tests.helpers import state_of
+from tests.helpers import resolve, state_of
 
 from .conftest import SetupEntry, Tick, make_entry
+from .entities import DEPARTURE, SHUTTER
 
-LOCK = "lock.velux_active_gateway_departure_mode"
+LOCK = DEPARTURE
 KEY = bytes(range(32))
 KEY_ID = bytes(range(100, 116))
 
 
 async def call(hass: HomeAssistant, service: str) -> None:
-    await hass.services.async_call(LOCK_DOMAIN, service, {ATTR_ENTITY_ID: LOCK}, blocking=True)
+    await hass.services.async_call(
+        LOCK_DOMAIN, service, {ATTR_ENTITY_ID: resolve(hass, LOCK)}, blocking=True
+    )
 
 
 async def test_snapshot(
@@ -52,7 +55,7 @@ async def test_locking_runs_away_and_closes_the_openers(
         await tick(3)
     assert state_of(hass, LOCK) == LockState.LOCKED
     assert velux_sim.position(SHUTTER_ID) == 0
-    assert state_of(hass, "cover.roller_shutter") == "closed"
+    assert state_of(hass, SHUTTER) == "closed"
 
 
 async def test_unlocking_needs_the_gateway_key(

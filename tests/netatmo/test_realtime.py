@@ -20,14 +20,12 @@ from simulator.velux import (
     SMALL_HOME_ID,
     VeluxSimulator,
 )
-from tests.helpers import state_of
+from tests.helpers import current, resolve, state_of
 
 from .conftest import SetupEntry, Tick, calls, runtime_of
+from .entities import RAIN, SHUTTER, TEMPERATURE
 
 HOMESTATUS = "/api/homestatus"
-SHUTTER = "cover.roller_shutter"
-TEMPERATURE = "sensor.indoor_climate_sensor_temperature"
-RAIN = "binary_sensor.velux_active_gateway_rain"
 
 
 async def until(predicate: object, limit: float = 10.0) -> None:
@@ -74,7 +72,10 @@ async def test_a_command_is_confirmed_by_the_pushes(
     await pushed(hass, velux_sim, setup_entry)
     seen = len(velux_sim.requests)
     await hass.services.async_call(
-        "cover", "set_cover_position", {"entity_id": SHUTTER, "position": 40}, blocking=True
+        "cover",
+        "set_cover_position",
+        {"entity_id": resolve(hass, SHUTTER), "position": 40},
+        blocking=True,
     )
     assert state_of(hass, SHUTTER) == CoverState.CLOSING
     for _ in range(17):  # 18 s of travel
@@ -83,7 +84,7 @@ async def test_a_command_is_confirmed_by_the_pushes(
     await tick(1)
     # the arrival is pushed (a socket message: the loop runs, the clock stays)
     await until(lambda: state_of(hass, SHUTTER) == CoverState.OPEN)
-    state = hass.states.get(SHUTTER)
+    state = current(hass, SHUTTER)
     assert state is not None
     assert state.attributes[ATTR_CURRENT_POSITION] == 40
     assert [path for path in calls(velux_sim, seen) if path.startswith(HOMESTATUS)] == []

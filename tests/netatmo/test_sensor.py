@@ -13,8 +13,15 @@ from simulator.velux import BEDROOM_ID, SENSOR_ID, SWITCH_ID, VeluxSimulator
 from tests.helpers import state_of
 
 from .conftest import SetupEntry, Tick
-
-CLIMATE = "sensor.indoor_climate_sensor"
+from .entities import (
+    CABIN_WIFI,
+    GATEWAY_LAST_SEEN,
+    GATEWAY_WIFI,
+    SHUTTER_LAST_SEEN,
+    SWITCH_BATTERY,
+    SWITCH_RF,
+    sensor,
+)
 
 
 @pytest.mark.usefixtures("enable_all_entities")
@@ -26,7 +33,7 @@ async def test_snapshot(
 ) -> None:
     entry = await setup_entry(platforms=(Platform.SENSOR,))
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
-    assert state_of(hass, f"{CLIMATE}_temperature") == "21.5"
+    assert state_of(hass, sensor(SENSOR_ID, "temperature")) == "21.5"
 
 
 async def test_diagnostic_sensors_are_disabled_by_default(
@@ -34,13 +41,13 @@ async def test_diagnostic_sensors_are_disabled_by_default(
 ) -> None:
     await setup_entry(platforms=(Platform.SENSOR,))
     # Signal and last seen are diagnostics, off by default.
-    for entity_id in (
-        f"{CLIMATE}_radio_signal_strength",
-        f"{CLIMATE}_last_seen",
-        "sensor.velux_active_gateway_wi_fi_signal_strength",
+    for wanted in (
+        sensor(SENSOR_ID, "rf_strength"),
+        sensor(SENSOR_ID, "last_seen"),
+        GATEWAY_WIFI,
     ):
-        entity = entity_registry.async_get(entity_id)
-        assert entity is not None, entity_id
+        entity = entity_registry.async_get(wanted.entity_id(hass))
+        assert entity is not None, wanted
         assert entity.disabled_by is er.RegistryEntryDisabler.INTEGRATION
         assert entity.entity_category is not None
 
@@ -56,18 +63,18 @@ async def test_values_and_conversions(
     velux_sim.set_battery(SWITCH_ID, 47)
     await tick(60)
 
-    assert state_of(hass, f"{CLIMATE}_temperature") == "24.9"
-    assert state_of(hass, f"{CLIMATE}_humidity") == "55"
-    assert state_of(hass, f"{CLIMATE}_carbon_dioxide") == "900"
-    assert state_of(hass, f"{CLIMATE}_illuminance") == "300"
-    assert state_of(hass, f"{CLIMATE}_air_quality") == "3"
-    assert state_of(hass, f"{CLIMATE}_battery") == "12"
-    assert state_of(hass, "sensor.departure_switch_battery") == "47"
+    assert state_of(hass, sensor(SENSOR_ID, "temperature")) == "24.9"
+    assert state_of(hass, sensor(SENSOR_ID, "humidity")) == "55"
+    assert state_of(hass, sensor(SENSOR_ID, "co2")) == "900"
+    assert state_of(hass, sensor(SENSOR_ID, "illuminance")) == "300"
+    assert state_of(hass, sensor(SENSOR_ID, "air_quality")) == "3"
+    assert state_of(hass, sensor(SENSOR_ID, "battery")) == "12"
+    assert state_of(hass, SWITCH_BATTERY) == "47"
 
     # A value the cloud stops sending becomes unknown.
     velux_sim.set_room_climate(BEDROOM_ID, co2=None)
     await tick(60)
-    assert state_of(hass, f"{CLIMATE}_carbon_dioxide") == STATE_UNKNOWN
+    assert state_of(hass, sensor(SENSOR_ID, "co2")) == STATE_UNKNOWN
 
 
 async def test_unreachable_sensor(
@@ -76,13 +83,13 @@ async def test_unreachable_sensor(
     await setup_entry(platforms=(Platform.SENSOR,))
     velux_sim.set_reachable(SENSOR_ID, False)
     await tick(60)
-    assert state_of(hass, f"{CLIMATE}_temperature") == STATE_UNAVAILABLE
-    assert state_of(hass, f"{CLIMATE}_battery") == STATE_UNAVAILABLE
-    assert state_of(hass, "sensor.departure_switch_battery") == "100"
+    assert state_of(hass, sensor(SENSOR_ID, "temperature")) == STATE_UNAVAILABLE
+    assert state_of(hass, sensor(SENSOR_ID, "battery")) == STATE_UNAVAILABLE
+    assert state_of(hass, SWITCH_BATTERY) == "100"
 
     velux_sim.set_reachable(SENSOR_ID, True)
     await tick(60)
-    assert state_of(hass, f"{CLIMATE}_temperature") == "21.5"
+    assert state_of(hass, sensor(SENSOR_ID, "temperature")) == "21.5"
 
 
 @pytest.mark.usefixtures("enable_all_entities")
@@ -90,11 +97,11 @@ async def test_diagnostic_sensors(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
 ) -> None:
     await setup_entry(platforms=(Platform.SENSOR,))
-    assert state_of(hass, f"{CLIMATE}_radio_signal_strength") == "64"
-    assert state_of(hass, "sensor.departure_switch_radio_signal_strength") == "74"
-    assert state_of(hass, "sensor.velux_active_gateway_wi_fi_signal_strength") == "58"
-    assert state_of(hass, "sensor.cabin_gateway_wi_fi_signal_strength") == "78"
+    assert state_of(hass, sensor(SENSOR_ID, "rf_strength")) == "64"
+    assert state_of(hass, SWITCH_RF) == "74"
+    assert state_of(hass, GATEWAY_WIFI) == "58"
+    assert state_of(hass, CABIN_WIFI) == "78"
     # The simulator reports sensors seen 40 s and gateways 5 s before its clock.
-    assert state_of(hass, f"{CLIMATE}_last_seen") == "2025-06-15T15:06:00+00:00"
-    assert state_of(hass, "sensor.velux_active_gateway_last_seen") == ("2025-06-15T15:06:35+00:00")
-    assert state_of(hass, "sensor.roller_shutter_last_seen") == "2025-06-15T15:06:00+00:00"
+    assert state_of(hass, sensor(SENSOR_ID, "last_seen")) == "2025-06-15T15:06:00+00:00"
+    assert state_of(hass, GATEWAY_LAST_SEEN) == ("2025-06-15T15:06:35+00:00")
+    assert state_of(hass, SHUTTER_LAST_SEEN) == "2025-06-15T15:06:00+00:00"

@@ -11,17 +11,18 @@ from pytest_homeassistant_custom_component.common import snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, WINDOW_ID, VeluxSimulator
-from tests.helpers import state_of
+from tests.helpers import Ent, current, state_of
 
 from .conftest import SetupEntry, Tick
+from .entities import SHUTTER_SILENT, SHUTTER_VENTILATION, WINDOW_VENTILATION
 
-SILENT = "switch.roller_shutter_silent_mode"
-VENTILATION = "switch.roof_window_automatic_ventilation"
+SILENT = SHUTTER_SILENT
+VENTILATION = WINDOW_VENTILATION
 
 
-async def call(hass: HomeAssistant, service: str, entity_id: str) -> None:
+async def call(hass: HomeAssistant, service: str, entity: Ent) -> None:
     await hass.services.async_call(
-        SWITCH_DOMAIN, service, {ATTR_ENTITY_ID: entity_id}, blocking=True
+        SWITCH_DOMAIN, service, {ATTR_ENTITY_ID: entity.entity_id(hass)}, blocking=True
     )
 
 
@@ -35,7 +36,7 @@ async def test_snapshot(
     entry = await setup_entry(platforms=(Platform.SWITCH,))
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
     # Ventilation exists for roof windows only.
-    assert hass.states.get("switch.roller_shutter_automatic_ventilation") is None
+    assert current(hass, SHUTTER_VENTILATION) is None
 
 
 async def test_silent_mode(
