@@ -746,20 +746,23 @@ class HomelySimulator:
         await self._change(device_id, updates, None)
 
     async def set_alarm_state(
-        self, location_id: str, state: str, *, user_name: str = USER_NAME
+        self, location_id: str, state: str, *, user_name: str | None = USER_NAME
     ) -> None:
-        """Set the alarm state of a location and emit `alarm-state-changed`."""
+        """Set the alarm state of a location and emit `alarm-state-changed`.
+
+        `user_name=None` sends an event that names no user (an alarm going off).
+        """
         location = self.locations[location_id]
         location.alarm_state = state
         self._event_id += 1
-        data = {
+        data: dict[str, Any] = {
             "locationId": location_id,
             "state": state,
-            "userId": USER_ID,
-            "userName": user_name,
             "timestamp": self._timestamp(),
             "eventId": self._event_id,
         }
+        if user_name is not None:
+            data.update(userId=USER_ID, userName=user_name)
         await self._emit(location_id, "alarm-state-changed", data)
 
     def set_online(self, device_id: str, online: bool) -> None:

@@ -7,7 +7,8 @@
   every device or state that appears later (no reload needed).
 * :func:`async_register_device`: create or update a device and link it to the device it
   is reached through (a Homely sensor to its gateway).
-* :func:`async_remove_stale_devices`: detach the devices the cloud no longer reports.
+* :func:`async_remove_stale_devices`: detach the devices the cloud no longer reports
+  (the account's own service device, see :mod:`.account`, is not one of them).
 
 Both use only registry calls every supported release offers without deprecation: device
 info can name the parent only as ``via_device`` (deprecated from 2026.10) or
@@ -181,6 +182,8 @@ def async_remove_stale_devices(
         LOGGER.debug("The cloud reported no device at all: keeping the devices")
         return
     for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+        if device.entry_type is dr.DeviceEntryType.SERVICE:
+            continue  # the account itself: not a device the cloud reports
         ids = {ident for domain, ident in device.identifiers if domain == DOMAIN}
         if ids and not ids & keep:
             LOGGER.debug("Removing device %s: no longer reported by the cloud", device.name)

@@ -351,3 +351,22 @@ def test_resync_keeps_an_alarm_event_applied_after_the_request() -> None:
     # the event came before the request: the read wins
     replaced = fetched.merged_with(armed)
     assert (replaced.alarm_state, replaced.alarm_changed_by) == ("DISARMED", None)
+
+
+def test_a_partial_read_neither_drops_nor_blanks_a_device() -> None:
+    """Entries without an id, or a known device without its states, are a partial answer."""
+    held = HomelyHome.from_api(_home(devices=[*_home()["devices"][:1], {"id": "other"}]))
+    assert held.unidentified == 0
+    # the read lists "other" by its id only, and "dev" without an id: nothing is dropped
+    dev = {key: value for key, value in _home()["devices"][0].items() if key != "id"}
+    partial = HomelyHome.from_api(_home(devices=[{"id": "other"}, dev]))
+    assert partial.unidentified == 1
+    merged = partial.merged_with(held)
+    assert list(merged.devices) == ["other", "dev"]
+    assert merged.devices["dev"] is held.devices["dev"]
+    # a known device without states keeps what is held (name and states)
+    bare = HomelyHome.from_api(_home(devices=[{"id": "dev"}]))
+    assert bare.merged_with(held).devices["dev"] is held.devices["dev"]
+    # a complete read decides: "other" is gone
+    complete = HomelyHome.from_api(_home(devices=_home()["devices"][:1]))
+    assert list(complete.merged_with(merged).devices) == ["dev"]

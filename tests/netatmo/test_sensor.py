@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
+from datetime import timedelta
+
+from homeassistant.config_entries import RELOAD_AFTER_UPDATE_DELAY
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, EntityCategory, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import snapshot_platform
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
 from simulator.velux import BEDROOM_ID, SENSOR_ID, SWITCH_ID, VeluxSimulator
-from tests.helpers import state_of
+from tests.helpers import Ent, device_of, state_of
 
-from .conftest import SetupEntry, Tick
+from .conftest import HOMESTATUS, SetupEntry, Tick
 from .entities import (
     CABIN_WIFI,
     GATEWAY_LAST_SEEN,
@@ -105,3 +109,78 @@ async def test_diagnostic_sensors(
     assert state_of(hass, sensor(SENSOR_ID, "last_seen")) == "2025-06-15T15:06:00+00:00"
     assert state_of(hass, GATEWAY_LAST_SEEN) == ("2025-06-15T15:06:35+00:00")
     assert state_of(hass, SHUTTER_LAST_SEEN) == "2025-06-15T15:06:00+00:00"
+
+
+def account_sensor(entry: MockConfigEntry, key: str) -> Ent:
+    """Return the sensor ``key`` of the account's own device."""
+    return Ent(Platform.SENSOR, f"{entry.unique_id}_{key}")
+
+
+async def test_cloud_requests_of_the_last_hour(
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    tick: Tick,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    entry = await setup_entry(platforms=(Platform.SENSOR,))
+    requests = account_sensor(entry, "cloud_requests")
+    # A diagnostic of the account's own (service) device, off by default.
+    registered = entity_registry.async_get(requests.entity_id(hass))
+    assert registered is not None
+    assert registered.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert registered.entity_category is EntityCategory.DIAGNOSTIC
+    account = device_of(hass, entry, str(entry.unique_id))
+    assert account is not None
+    assert registered.device_id == account.id
+    assert (account.entry_type, account.name, account.manufacturer) == (
+        dr.DeviceEntryType.SERVICE,
+        entry.title,
+        "VELUX",
+    )
+
+    # Enabled, it comes with the reload Home Assistant does a little later.
+    entity_registry.async_update_entity(requests.entity_id(hass), disabled_by=None)
+    await tick(RELOAD_AFTER_UPDATE_DELAY + 1)
+    # The count outlives the reload: the login and reads before it are in it too.
+    assert requests.state(hass) == str(len(velux_sim.requests))
+    state = requests.current(hass)
+    assert state is not None
+    assert state.attributes["unit_of_measurement"] == "requests"
+    assert state.attributes["state_class"] == "measurement"
+
+    await tick(60)
+    assert requests.state(hass) == str(len(velux_sim.requests))
+    # The window slides: an hour later the requests sent until now have left it.
+    before = len(velux_sim.requests)
+    for _ in range(60):
+        await tick(60)
+    assert requests.state(hass) == str(len(velux_sim.requests) - before)
+    # The topology reads meanwhile kept the account device (the cloud does not report it).
+    assert device_of(hass, entry, str(entry.unique_id)) == account
+
+
+async def test_rate_limited_until(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    entry = await setup_entry(platforms=(Platform.SENSOR,))
+    limited = account_sensor(entry, "rate_limited_until")
+    assert limited.state(hass) == STATE_UNKNOWN
+    state = limited.current(hass)
+    assert state is not None
+    assert state.attributes["device_class"] == "timestamp"
+
+    # The cloud limits the account: no poll before the end of its hint (10 minutes).
+    velux_sim.rate_limit_next(1, path=HOMESTATUS, retry_after=600)
+    await tick(60)
+    until = dt_util.parse_datetime(limited.state(hass))
+    assert until == (dt_util.utcnow() + timedelta(seconds=600)).replace(microsecond=0)
+
+    polls = velux_sim.count(HOMESTATUS)
+    await tick(530)
+    assert velux_sim.count(HOMESTATUS) == polls
+    assert dt_util.parse_datetime(limited.state(hass)) == until
+    # The first poll after it works: the limit is over.
+    await tick(75)
+    assert velux_sim.count(HOMESTATUS) > polls
+    assert limited.state(hass) == STATE_UNKNOWN

@@ -527,6 +527,19 @@ async def test_state_changes_without_sockets_update_rest(
         await sim.change_device("nope", "alarm", "alarm", True)
 
 
+async def test_a_change_the_live_service_does_not_stream(
+    sim: HomelySimulator, session: aiohttp.ClientSession, live: list[LiveClient]
+) -> None:
+    token = (await login(session, sim))["access_token"]
+    home = await connected(sim, live, LOCATION_ID, token)
+    await sim.change_device(ENTRY_ID, "alarm", "alarm", True, emit=False)
+    await sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    # only the streamed change arrives; REST has both
+    assert (await home.next_event())["data"]["deviceId"] == MOTION_ID
+    assert home.events.empty()
+    assert sim.state(ENTRY_ID, "alarm", "alarm") is True
+
+
 # ---------------------------------------------------------------------------- REST: faults
 
 
@@ -559,6 +572,34 @@ async def test_rate_limit_any_path_with_fractional_retry(
     status, body = await call(session, sim, "POST", "/homely/oauth/token", body={})
     assert (status, body["retryAfter"]) == (429, 1.5)
     assert sim.logins == 0
+
+
+async def test_rate_limit_without_a_hint(
+    sim: HomelySimulator, session: aiohttp.ClientSession
+) -> None:
+    token = (await login(session, sim))["access_token"]
+    sim.rate_limit_next(retry_after=None)
+    async with session.get(
+        f"{sim.base_url}/homely/home/{LOCATION_ID}", headers={"Authorization": f"Bearer {token}"}
+    ) as response:
+        assert response.status == 429
+        assert "Retry-After" not in response.headers
+        assert await response.json() == {"statusCode": 429, "message": "Too Many Requests"}
+
+
+async def test_delay_next_counts_the_held_requests(
+    sim: HomelySimulator, session: aiohttp.ClientSession
+) -> None:
+    token = (await login(session, sim))["access_token"]
+    sim.delay_next(seconds=0.2, path="/homely/locations")
+    request = asyncio.ensure_future(call(session, sim, "GET", "/homely/locations", token=token))
+    for _ in range(100):
+        if sim.delayed:
+            break
+        await asyncio.sleep(0.01)
+    assert (sim.delayed, sim.in_flight) == (1, 1)
+    status, _ = await asyncio.wait_for(request, WAIT)
+    assert (status, sim.delayed, sim.in_flight) == (200, 0, 0)
 
 
 async def test_fail_next(sim: HomelySimulator, session: aiohttp.ClientSession) -> None:
@@ -762,6 +803,24 @@ async def test_non_uuid_location_gets_exception_then_disconnect(
     assert client.disconnect_reason == SERVER_DISCONNECT
     assert sim.rejected_connects == 1
     assert sim.connect_log == []
+
+
+async def test_hold_next_socket_answers_the_connect_on_release(
+    sim: HomelySimulator, session: aiohttp.ClientSession, live: list[LiveClient]
+) -> None:
+    token = (await login(session, sim))["access_token"]
+    hold = sim.hold_next_socket()
+    client = LiveClient()
+    live.append(client)
+    attempt = asyncio.ensure_future(client.connect(sim, LOCATION_ID, token))
+    await asyncio.wait_for(hold.ready.wait(), WAIT)
+    assert not attempt.done()
+    assert sim.connections(LOCATION_ID) == 0
+    # the next connection is not held
+    await connected(sim, live, CABIN_LOCATION_ID, token)
+    hold.release()
+    await asyncio.wait_for(attempt, WAIT)
+    assert sim.connections(LOCATION_ID) == 1
 
 
 async def test_server_side_disconnect(

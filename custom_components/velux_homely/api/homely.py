@@ -39,6 +39,7 @@ from .errors import (
     ReadHeldBackError,
 )
 from .homely_models import HomelyHome, HomelyLocation, parse_locations
+from .request_log import RequestLog
 from .throttle import ReadThrottle, monotonic
 
 _LOGGER = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ class HomelyClient:
         timeout: float = DEFAULT_TIMEOUT,
         clock: Callable[[], float] = monotonic,
         home_throttle: ReadThrottle | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
         """Keep the credentials; nothing is sent before a call needs a token."""
         self._session = session
@@ -153,11 +155,17 @@ class HomelyClient:
         """Budget and back-off of the ``/home`` reads, per location."""
         self.calls: Counter[str] = Counter()
         """Requests sent, by kind: ``login``, ``refresh``, ``locations``, ``home``."""
+        self.request_log = request_log or RequestLog(clock=clock)
+        """Every request sent, token requests included (see :meth:`requests_last_hour`)."""
 
     @property
     def username(self) -> str:
         """Return the account's user name (e-mail)."""
         return self._username
+
+    def requests_last_hour(self) -> int:
+        """Return how many requests (token requests included) went out in the last hour."""
+        return self.request_log.count()
 
     @property
     def has_token(self) -> bool:
@@ -340,6 +348,7 @@ class HomelyClient:
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
+        self.request_log.note()
         try:
             async with self._session.request(
                 method,

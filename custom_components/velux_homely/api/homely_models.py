@@ -206,9 +206,15 @@ class HomelyDevice:
         return None if found is None else found.value
 
     def merged_with(self, held: HomelyDevice | None) -> HomelyDevice:
-        """Return this (freshly read) device with the states ``held`` has newer."""
+        """Return this (freshly read) device with the states ``held`` has newer.
+
+        An entry without any state (its ``features`` missing: a partial answer) tells
+        nothing about the device: the device held is kept as it is.
+        """
         if held is None:
             return self
+        if not self.features and held.features:
+            return held
         features: dict[str, dict[str, HomelyState]] | None = None
         for feature, states in self.features.items():
             for name, fetched in states.items():
@@ -255,6 +261,9 @@ class HomelyHome:
     """User name of the last alarm change (only live events carry it)."""
     alarm_changed_at: datetime | None = None
     """When the alarm state last changed (only live events carry it)."""
+    unidentified: int = 0
+    """Entries of the ``devices`` list dropped for want of an id: such a read cannot
+    tell which devices are gone."""
 
     @classmethod
     def from_api(cls, raw: Any) -> HomelyHome:
@@ -270,10 +279,12 @@ class HomelyHome:
         if not isinstance(raw_devices, list):
             raise InvalidResponseError("home without a devices list")
         devices: dict[str, HomelyDevice] = {}
+        unidentified = 0
         for item in raw_devices:
             try:
                 device = HomelyDevice.from_api(item)
             except InvalidResponseError:
+                unidentified += 1
                 continue
             devices[device.device_id] = device
         return cls(
@@ -283,6 +294,7 @@ class HomelyHome:
             alarm_state=_optional_text(raw.get("alarmState")),
             user_role=_optional_text(raw.get("userRoleAtLocation")),
             devices=devices,
+            unidentified=unidentified,
         )
 
     def merged_with(
@@ -296,7 +308,8 @@ class HomelyHome:
         newer than the read and survives it. The alarm state has no stamp in a read:
         ``keep_alarm_state`` (an alarm event was applied after the read was requested)
         keeps the held one. Who/when of the alarm state are kept while the state is the
-        same.
+        same. When the read dropped entries without an id, the devices held that it
+        lacks are kept (one of them may be such an entry): a later complete read decides.
         """
         if previous is None:
             return self
@@ -304,6 +317,12 @@ class HomelyHome:
             device_id: device.merged_with(previous.devices.get(device_id))
             for device_id, device in self.devices.items()
         }
+        if self.unidentified:
+            devices.update(
+                (device_id, device)
+                for device_id, device in previous.devices.items()
+                if device_id not in devices
+            )
         merged = replace(self, devices=devices)
         if keep_alarm_state or previous.alarm_state == self.alarm_state:
             merged = replace(

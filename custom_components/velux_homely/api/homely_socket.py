@@ -246,8 +246,10 @@ class HomelyLiveClient:
 
         Before a connection's token expires a new connection is opened with a fresh
         token and the old one closed once the new one is up (a second or so of overlap):
-        the server never ends a connection at expiry and no event is lost. Return how
-        long the last connection lived when it ended.
+        the server never ends a connection at expiry and no event is lost. Should the
+        server end the old one before the new one is up (a slow renewal), ``on_connected``
+        is called again, as after a reconnection. Return how long the last connection
+        lived when it ended.
         """
         connection = await self._open(token)
         opened = self._clock()
@@ -289,7 +291,13 @@ class HomelyLiveClient:
                 opened = self._clock()
                 self.rollovers += 1
                 _LOGGER.debug("Homely live connection of %s renewed", self.location_id)
+                # The server may end the old one before the new one is up (a renewal
+                # slower than the time left): events in between were lost, as after a
+                # reconnection, so the owner reads again.
+                gap = old.ended.is_set()
                 await self._close(old)
+                if gap and not self.stopping:
+                    self._on_connected(self.location_id)
         finally:
             self.connected = False
             lived = self._clock() - opened

@@ -37,6 +37,7 @@ from .errors import (
 )
 from .netatmo_models import HomesData, HomeStatus
 from .netatmo_signing import NonceSequencer, SigningKey
+from .request_log import RequestLog
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ class NetatmoClient:
         request_timeout: float = DEFAULT_TIMEOUT,
         clock: Callable[[], float] = time.time,
         sequencer: NonceSequencer | None = None,
+        request_log: RequestLog | None = None,
     ) -> None:
         """Keep the session, the credentials and a previously stored token.
 
@@ -183,7 +185,8 @@ class NetatmoClient:
         ``on_token_update`` is called with a copy of the new token whenever one
         arrives, so that the caller can persist it. ``sequencer`` hands out the
         ``(timestamp, nonce)`` pairs of signed commands when a call gives none
-        (default: one per client, on ``clock``).
+        (default: one per client, on ``clock``). ``request_log`` counts every request
+        sent (default: one per client).
         """
         self._session = session
         self.flavour = flavour
@@ -199,6 +202,12 @@ class NetatmoClient:
         self._token_lock = asyncio.Lock()
         self._assumed_expiry = clock() + DEFAULT_TOKEN_LIFETIME
         self.sequencer = sequencer or NonceSequencer(clock=clock)
+        self.request_log = request_log or RequestLog()
+        """Every request sent, token requests included (see :meth:`requests_last_hour`)."""
+
+    def requests_last_hour(self) -> int:
+        """Return how many requests (token requests included) went out in the last hour."""
+        return self.request_log.count()
 
     @property
     def token(self) -> dict[str, Any] | None:
@@ -321,6 +330,7 @@ class NetatmoClient:
         """POST to ``path`` and return the decoded JSON object (or raise)."""
         headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
         started = time.monotonic()
+        self.request_log.note()
         try:
             async with self._session.post(
                 self.base_url + path,

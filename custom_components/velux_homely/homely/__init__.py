@@ -23,6 +23,7 @@ from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
+from ..account import async_keep_request_log
 from ..api.errors import ApiError, AuthenticationError
 from ..api.homely import HomelyClient
 from ..api.homely_models import HomelyHome, HomelyLocation
@@ -121,6 +122,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> No
     client.home_throttle = async_recall_or_create(
         hass, entry.entry_id, "homely_home_reads", lambda: client.home_throttle
     )
+    client.request_log = async_keep_request_log(hass, entry, client.request_log)
     locations = selected_locations(await _async_list_locations(hass, entry, client), entry.options)
     minutes = float(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
     poll_interval = timedelta(minutes=max(minutes, MIN_SCAN_INTERVAL))

@@ -64,6 +64,9 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         self.last_read: datetime | None = None
         self._alarm_events = 0
         """Alarm events applied so far (a read keeps an alarm state applied after it)."""
+        self.rate_limited_until: datetime | None = None
+        """When the latest rate limit of the cloud on ``/home`` ends (None: none since the
+        last read); the client holds reads back until then."""
         self.reads = 0
         self.reads_held_back = 0
         self.events_applied = 0
@@ -95,6 +98,8 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             self.update_interval = timedelta(seconds=math.ceil(wait) + 1)
             if isinstance(err, ReadHeldBackError):
                 self.reads_held_back += 1
+            else:
+                self.rate_limited_until = dt_util.utcnow() + timedelta(seconds=wait)
             LOGGER.debug("Reading Homely %s again in %.0f s (%s)", self.location_name, wait, err)
             if held is None:
                 self.raise_update_error(err)
@@ -113,6 +118,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             self.raise_update_error(err)
         self.reads += 1
         self.last_read = dt_util.utcnow()
+        self.rate_limited_until = None
         # Live events may have changed the data while the read was under way.
         merged = home.merged_with(
             self.home, keep_alarm_state=self._alarm_events != alarm_events_before

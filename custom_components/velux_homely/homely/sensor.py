@@ -1,4 +1,4 @@
-"""Sensors of Homely devices, chosen from the features each device reports."""
+"""Sensors of Homely devices, chosen from the features each device reports; the account's."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from homeassistant.const import (
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddEntitiesCallback
 
+from ..account import AccountUsage, async_add_account_sensors
 from ..api.homely_models import HomelyDevice
+from .const import MANUFACTURER
 from .entity import (
     HomelyDeviceEntity,
     HomelyEntityDescription,
@@ -123,8 +125,25 @@ async def async_setup_entry(
     entry: HomelyConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the sensors of every device, now and whenever one appears."""
+    """Add the sensors of every device, now and whenever one appears, and the account's."""
     async_add_device_entities(entry, async_add_entities, HomelySensor, SENSORS)
+    runtime = entry.runtime_data
+    coordinators = runtime.coordinators.values()
+
+    def _usage() -> AccountUsage:
+        limits = [c.rate_limited_until for c in coordinators if c.rate_limited_until is not None]
+        return AccountUsage(
+            requests_last_hour=runtime.client.requests_last_hour(),
+            rate_limited_until=max(limits, default=None),
+        )
+
+    async_add_account_sensors(
+        entry,
+        async_add_entities,
+        manufacturer=MANUFACTURER,
+        coordinators=coordinators,
+        usage=_usage,
+    )
 
 
 class HomelySensor(HomelyDeviceEntity, SensorEntity):

@@ -18,6 +18,7 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util import dt as dt_util
 
+from ..account import async_keep_request_log
 from ..api.netatmo import NetatmoClient
 from ..api.netatmo_realtime import NetatmoRealtimeClient, ws_url_for
 from ..api.netatmo_signing import (
@@ -98,6 +99,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: NetatmoConfigEntry) -> N
     client = build_client(
         hass, entry.data, with_token=True, on_token_update=_store_token, sequencer=sequencer
     )
+    # The requests of the last hour count across reloads (the cloud counts them too).
+    client.request_log = async_keep_request_log(hass, entry, client.request_log)
     scan_interval = timedelta(seconds=entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
     coordinator = NetatmoCoordinator(
         hass, entry, client, scan_interval=scan_interval, signing_keys=_stored_keys(entry)

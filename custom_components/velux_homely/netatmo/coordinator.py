@@ -230,6 +230,15 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         return self.data is not None
 
     @property
+    def rate_limited_until(self) -> datetime | None:
+        """Return the end of the latest rate limit (None: none since the last good poll).
+
+        No poll goes out before it, set-up retries and reloads included.
+        """
+        limit = async_get_rate_limit(self.hass, self.config_entry.entry_id)
+        return None if limit is None else limit.until
+
+    @property
     def backing_off(self) -> bool:
         """Return True while polls are spaced out after a rate-limit answer."""
         return self.rate_limited_count > 0 and self._backoff is not None

@@ -1,4 +1,4 @@
-"""Sensors of VELUX ACTIVE: room climate, batteries, signal and last seen."""
+"""Sensors of VELUX ACTIVE: room climate, batteries, signal, last seen; the account's."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from homeassistant.helpers.entity_platform import AddEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from ..account import AccountUsage, async_add_account_sensors
 from ..api.netatmo_models import (
     TYPE_GATEWAY,
     TYPE_SENSOR,
@@ -186,8 +187,19 @@ async def async_setup_entry(
     entry: NetatmoConfigEntry,
     async_add_entities: AddEntitiesCallback,
 ) -> None:
-    """Add the sensors of every module, now and whenever one appears."""
+    """Add the sensors of every module, now and whenever one appears, and the account's."""
     async_add_module_entities(entry, async_add_entities, NetatmoSensor, SENSORS)
+    client, coordinator = entry.runtime_data.client, entry.runtime_data.coordinator
+    async_add_account_sensors(
+        entry,
+        async_add_entities,
+        manufacturer=coordinator.flavour.manufacturer,
+        coordinators=(coordinator,),
+        usage=lambda: AccountUsage(
+            requests_last_hour=client.requests_last_hour(),
+            rate_limited_until=coordinator.rate_limited_until,
+        ),
+    )
 
 
 class NetatmoSensor(NetatmoEntity, SensorEntity):

@@ -1,0 +1,820 @@
+"""The fault matrix of Homely: one fault each, then what the user sees afterwards.
+
+Each scenario starts from a healthy account (both demo locations read, both live
+connections up), injects one fault, changes the cloud's state while the fault lasts (live
+events, and changes the live service does not stream), lifts the fault and lets Home
+Assistant run on the frozen clock: afterwards every entity shows the cloud's truth,
+nothing logged a traceback, every location has exactly one live connection again, and a
+reauthentication was asked for only when the credentials were refused. The README's
+reliability section lists the scenarios with what the user sees (``Scenario.sees``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+import contextlib
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+
+from custom_components.velux_homely.const import DOMAIN
+from simulator.homely import (
+    CABIN_ENTRY_ID,
+    CABIN_LOCATION_ID,
+    ENTRY_ID,
+    FLOOD_ID,
+    HAN_ID,
+    LOCATION_ID,
+    MOTION_ID,
+    HomelySimulator,
+)
+from tests.helpers import Ent, device_of
+from tests.homely.conftest import (
+    CABIN_HOME,
+    CABIN_PANEL,
+    HOME,
+    MOTION,
+    PANEL,
+    all_live,
+    ent,
+    fast_reconnects,  # noqa: F401 - an autouse fixture
+    homely_sim,  # noqa: F401 - a fixture
+    loaded_entry,  # noqa: F401 - a fixture
+    platforms,  # noqa: F401 - a fixture loaded_entry needs
+    runtime_of,
+    until,
+)
+
+from .common import assert_equal, lines, reauth_flows, tracebacks
+
+OAUTH = "/homely/oauth/"
+"""Both token endpoints (login and refresh)."""
+HOMES = "/homely/home/"
+"""``/home`` of every location."""
+ALARM_STATES = ("DISARMED", "ARMED_AWAY", "ARMED_NIGHT")
+
+FRONT_DOOR = ent(Platform.BINARY_SENSOR, ENTRY_ID, "opening")
+CABIN_DOOR = ent(Platform.BINARY_SENSOR, CABIN_ENTRY_ID, "opening")
+TEMPERATURE = ent(Platform.SENSOR, MOTION_ID, "temperature")
+DOOR_TEMPERATURE = ent(Platform.SENSOR, ENTRY_ID, "temperature")
+POWER = ent(Platform.SENSOR, HAN_ID, "power")
+SMOKE = ent(Platform.BINARY_SENSOR, ENTRY_ID, "smoke")
+"""Appears when the window sensor first reports ``alarm.fire``."""
+OLD_FLOOD = ent(Platform.BINARY_SENSOR, FLOOD_ID, "moisture")
+
+type Tick = Callable[[float], Awaitable[None]]
+
+
+# -- what Home Assistant shows, what the cloud holds ------------------------------
+
+
+def _on_off(value: Any) -> str:
+    return "unknown" if value is None else ("on" if value else "off")
+
+
+def _shown_state(hass: HomeAssistant, entity: Ent) -> str | None:
+    state = entity.current(hass)
+    return None if state is None else state.state
+
+
+def _shown_alarm(hass: HomeAssistant, panel: Ent) -> str | None:
+    state = panel.current(hass)
+    if state is None or state.state == STATE_UNAVAILABLE:
+        return None if state is None else STATE_UNAVAILABLE
+    return str(state.attributes.get("homely_state"))
+
+
+def shown(hass: HomeAssistant) -> dict[str, object]:
+    """Return what Home Assistant shows of both demo locations."""
+    return {
+        "alarm": _shown_alarm(hass, PANEL),
+        "cabin alarm": _shown_alarm(hass, CABIN_PANEL),
+        "motion": _shown_state(hass, MOTION),
+        "temperature": _shown_state(hass, TEMPERATURE),
+        "power": _shown_state(hass, POWER),
+        "front door": _shown_state(hass, FRONT_DOOR),
+        "front door temperature": _shown_state(hass, DOOR_TEMPERATURE),
+        "cabin door": _shown_state(hass, CABIN_DOOR),
+    }
+
+
+def truth(sim: HomelySimulator) -> dict[str, object]:
+    """Return what the cloud holds (the same keys as :func:`shown`)."""
+    return {
+        "alarm": sim.locations[LOCATION_ID].alarm_state,
+        "cabin alarm": sim.locations[CABIN_LOCATION_ID].alarm_state,
+        "motion": _on_off(sim.state(MOTION_ID, "alarm", "alarm")),
+        "temperature": str(sim.state(MOTION_ID, "temperature", "temperature")),
+        "power": str(sim.state(HAN_ID, "metering", "demand")),
+        "front door": _on_off(sim.state(ENTRY_ID, "alarm", "alarm")),
+        "front door temperature": str(sim.state(ENTRY_ID, "temperature", "temperature")),
+        "cabin door": _on_off(sim.state(CABIN_ENTRY_ID, "alarm", "alarm")),
+    }
+
+
+STREAMED = ("alarm", "motion", "temperature", "power")
+"""The keys :func:`change_the_truth` changes with a live event (the others only by REST)."""
+
+
+def streamed_shown(hass: HomeAssistant, sim: HomelySimulator) -> bool:
+    """Return True when every streamed value shows what the cloud holds."""
+    now, held = shown(hass), truth(sim)
+    return all(now[key] == held[key] for key in STREAMED)
+
+
+async def change_the_truth(sim: HomelySimulator, salt: int) -> None:
+    """Change the cloud's state while the fault lasts (nothing may be lost).
+
+    Live events for the home; changes the live service does not stream (the front
+    door, the cabin) show only with a read of ``/home``.
+    """
+    await sim.set_alarm_state(LOCATION_ID, ALARM_STATES[salt % 3])
+    await sim.change_device(MOTION_ID, "alarm", "alarm", salt % 2 == 1)
+    await sim.change_device(MOTION_ID, "temperature", "temperature", 20.0 + salt / 2)
+    await sim.change_device(HAN_ID, "metering", "demand", 1500 + salt)
+    await sim.change_device(ENTRY_ID, "alarm", "alarm", salt % 2 == 1, emit=False)
+    await sim.change_device(ENTRY_ID, "temperature", "temperature", 18.0 + salt, emit=False)
+    await sim.change_device(CABIN_ENTRY_ID, "alarm", "alarm", salt % 2 == 1, emit=False)
+    sim.locations[CABIN_LOCATION_ID].alarm_state = ALARM_STATES[(salt + 1) % 3]
+
+
+# -- the clock -----------------------------------------------------------------------
+
+
+def quiet(hass: HomeAssistant, sim: HomelySimulator) -> bool:
+    """Return True when nothing but an answer a slow cloud holds is under way.
+
+    A request that ``delay_next`` holds waits for the clock to move (as the client's
+    timeout does): the clock moves on while it waits.
+    """
+    if sim.in_flight > sim.delayed:
+        return False
+    if sim.delayed:
+        return True
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        data = getattr(entry, "runtime_data", None)
+        coordinators = getattr(data, "coordinators", {})
+        if any(coordinator.reading for coordinator in coordinators.values()):
+            return False
+    return True
+
+
+async def settle(hass: HomeAssistant, sim: HomelySimulator) -> None:
+    """Let every started read, request and callback finish (a delayed answer excepted)."""
+    for _ in range(3):
+        await hass.async_block_till_done()
+        await until(lambda: quiet(hass, sim))
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+
+@pytest.fixture
+def tick(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    homely_sim: HomelySimulator,  # noqa: F811 - the fixture
+) -> Tick:
+    """Move every clock and let what fell due run (a slow answer waits for the next move)."""
+
+    async def _tick(seconds: float) -> None:
+        freezer.tick(timedelta(seconds=seconds))
+        async_fire_time_changed(hass)
+        await settle(hass, homely_sim)
+
+    return _tick
+
+
+# -- scenarios -------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What a scenario acts on."""
+
+    hass: HomeAssistant
+    sim: HomelySimulator
+    entry: MockConfigEntry
+    tick: Tick
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+type Step = Callable[[Context], Awaitable[None]]
+type MinuteStep = Callable[[Context, int], Awaitable[None]]
+
+
+async def nothing(ctx: Context) -> None:
+    """No step."""
+
+
+async def no_minute(ctx: Context, minute: int) -> None:
+    """No step."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One fault: how to inject it, lift it, and what the user sees meanwhile."""
+
+    name: str
+    sees: str
+    """What the user sees (one line of the README)."""
+    inject: Step
+    heal: Step = nothing
+    during: float = 180.0
+    """Seconds the fault lasts."""
+    after: float = 31 * 60.0
+    """Seconds Home Assistant runs after the fault is lifted (a slow resync included)."""
+    unavailable_during: bool | None = False
+    """True: the entities are unavailable meanwhile; False: they keep a value."""
+    streamed_during: bool = True
+    """Live events show at once while the fault lasts (once the connections are back)."""
+    ends_live: bool = False
+    """The fault ends the live connections at once (events right then are lost)."""
+    reauth: bool = False
+    each_minute: MinuteStep = no_minute
+    """Runs after every simulated minute of the fault."""
+    check: Step = nothing
+    """Further checks once the scenario ran."""
+
+
+# -- the live connections --------------------------------------------------------
+
+
+def steady(entry: MockConfigEntry) -> bool:
+    """Return True when every location has one live connection up and none being opened."""
+    connections = runtime_of(entry).live.connections.values()
+    return all_live(entry) and all(
+        len(c._connections) == 1 and c._connect_task is None for c in connections
+    )
+
+
+async def server_ends_connections(ctx: Context) -> None:
+    """End every live connection from the server side and wait until they are back."""
+    await until(lambda: steady(ctx.entry))
+    await ctx.sim.disconnect()
+    connections = runtime_of(ctx.entry).live.connections.values()
+    await until(lambda: not any(c.connected for c in connections))
+    await live_again(ctx.entry, ctx.tick)
+
+
+async def live_again(entry: MockConfigEntry, tick: Tick) -> None:
+    """Let the live connections come back: attempts run in real time, backoffs on the clock."""
+    connections = runtime_of(entry).live.connections.values()
+    for _ in range(100):
+        await until(lambda: all_live(entry) or any(c.next_delay is not None for c in connections))
+        if all_live(entry):
+            return
+        await tick(0.1)
+    raise AssertionError("the live connections did not come back")
+
+
+async def noticed_the_drop(ctx: Context) -> None:
+    """Wait until every live connection noticed it was ended (before the clock moves)."""
+    connections = runtime_of(ctx.entry).live.connections.values()
+    await until(lambda: not any(c.connected for c in connections))
+
+
+# -- the faults ---------------------------------------------------------------------
+
+
+def _note_counts(ctx: Context) -> None:
+    assert steady(ctx.entry)
+    ctx.notes["home reads"] = ctx.sim.count(HOME), ctx.sim.count(CABIN_HOME)
+    ctx.notes["logins"] = ctx.sim.logins
+    ctx.notes["connects"] = len(ctx.sim.connect_log)
+
+
+async def expire_tokens(ctx: Context) -> None:
+    _note_counts(ctx)
+    await ctx.sim.expire_access_tokens()
+    await noticed_the_drop(ctx)
+
+
+async def check_refreshed_not_logged_in(ctx: Context) -> None:
+    assert ctx.sim.logins == ctx.notes["logins"]
+    await check_reconnected_and_read(ctx)
+
+
+async def refuse_refresh(ctx: Context) -> None:
+    _note_counts(ctx)
+    ctx.sim.expire_refresh_tokens()
+    await ctx.sim.expire_access_tokens()
+    await noticed_the_drop(ctx)
+
+
+async def check_one_password_login(ctx: Context) -> None:
+    assert ctx.sim.logins == ctx.notes["logins"] + 1
+    await check_reconnected_and_read(ctx)
+
+
+async def change_password(ctx: Context) -> None:
+    _note_counts(ctx)
+    ctx.sim.set_password("a-new-password")
+    ctx.sim.expire_refresh_tokens()
+    await ctx.sim.expire_access_tokens()
+
+
+async def check_live_stopped(ctx: Context) -> None:
+    live = runtime_of(ctx.entry).live.connections.values()
+    await until(lambda: all(not connection.connected for connection in live))
+    assert ctx.sim.connections(LOCATION_ID) == ctx.sim.connections(CABIN_LOCATION_ID) == 0
+
+
+async def token_endpoint_down(ctx: Context) -> None:
+    _note_counts(ctx)
+    ctx.sim.fail_next(10_000, status=503, path=OAUTH)
+    await ctx.sim.expire_access_tokens()
+
+
+async def lift(ctx: Context) -> None:
+    ctx.sim.clear_faults()
+
+
+async def home_down(ctx: Context) -> None:
+    _note_counts(ctx)
+    ctx.sim.fail_next(10_000, status=500, path=HOMES)
+
+
+async def check_reads_were_tried(ctx: Context) -> None:
+    assert ctx.notes["tried during"] >= 1
+
+
+async def note_tried(ctx: Context) -> None:
+    """Lift a fault of ``/home``, noting how many reads of the home met it."""
+    ctx.notes["tried during"] = ctx.sim.count(HOME) - ctx.notes["home reads"][0]
+    ctx.sim.clear_faults()
+
+
+async def home_slow(ctx: Context) -> None:
+    _note_counts(ctx)
+    ctx.sim.delay_next(10_000, seconds=40, path=HOMES)
+
+
+async def home_garbage(ctx: Context) -> None:
+    _note_counts(ctx)
+    ctx.sim.malformed_next(10_000, path=HOMES)
+
+
+async def home_without_location(ctx: Context) -> None:
+    _note_counts(ctx)
+    body = dict(ctx.sim.locations[LOCATION_ID].home())
+    del body["locationId"]
+    ctx.sim.answer_next(body, count=10_000, path=HOME)
+
+
+async def partial_minute(ctx: Context, minute: int) -> None:
+    """The partial answer (read at minute 30) neither removes nor blanks a device."""
+    device = device_of(ctx.hass, ctx.entry, MOTION_ID)
+    assert device is not None
+    assert device.name == "Motion hallway"
+    assert FRONT_DOOR.registered(ctx.hass)
+    assert _shown_state(ctx.hass, FRONT_DOOR) in ("on", "off")
+    assert _shown_state(ctx.hass, MOTION) in ("on", "off")
+    assert _shown_state(ctx.hass, TEMPERATURE) not in ("unknown", STATE_UNAVAILABLE)
+
+
+async def device_without_fields(ctx: Context) -> None:
+    _note_counts(ctx)
+    body = ctx.sim.locations[LOCATION_ID].home()
+    devices: list[dict[str, Any]] = []
+    for device in body["devices"]:
+        if device["id"] == MOTION_ID:
+            devices.append({"id": MOTION_ID})  # everything but the id missing
+        elif device["id"] == ENTRY_ID:
+            devices.append({key: value for key, value in device.items() if key != "id"})
+        else:
+            devices.append(device)
+    ctx.sim.answer_next({**body, "devices": devices}, count=10_000, path=HOME)
+
+
+async def storm(ctx: Context) -> None:
+    _note_counts(ctx)
+    ctx.sim.rate_limit_next(10**6, retry_after=4, path=HOMES)
+
+
+async def storm_minute(ctx: Context, minute: int) -> None:
+    """The server also ends the live connections while it rate limits (every 5 minutes)."""
+    if minute % 5 == 0:
+        await server_ends_connections(ctx)
+
+
+async def check_few_reads(ctx: Context) -> None:
+    reads = ctx.notes["storm reads"]
+    assert reads[0] <= 8, reads
+    assert reads[1] <= 8, reads
+
+
+async def storm_over(ctx: Context) -> None:
+    before = ctx.notes["home reads"]
+    ctx.notes["storm reads"] = (
+        ctx.sim.count(HOME) - before[0],
+        ctx.sim.count(CABIN_HOME) - before[1],
+    )
+    ctx.sim.clear_faults()
+
+
+async def limited_without_hint(ctx: Context) -> None:
+    _note_counts(ctx)
+    ctx.sim.rate_limit_next(4, retry_after=None, path=HOMES)
+    await ctx.sim.disconnect()
+    await noticed_the_drop(ctx)
+
+
+async def check_one_limited_read(ctx: Context) -> None:
+    """One read per location met the 429; none followed while the limit lasted."""
+    before, healed = ctx.notes["home reads"], ctx.notes["reads at heal"]
+    assert (healed[0] - before[0], healed[1] - before[1]) == (1, 1)
+
+
+async def server_drop(ctx: Context) -> None:
+    _note_counts(ctx)
+    await ctx.sim.disconnect()
+    await noticed_the_drop(ctx)
+
+
+async def network_drop(ctx: Context) -> None:
+    _note_counts(ctx)
+    assert await ctx.sim.drop_network() == 2
+    await noticed_the_drop(ctx)
+
+
+async def check_reconnected_and_read(ctx: Context) -> None:
+    """Both connections came back, and each location was read right after (not at the
+    slow resync: the fault lasted minutes)."""
+    assert all(c.connects == 2 for c in runtime_of(ctx.entry).live.connections.values())
+    before, healed = ctx.notes["home reads"], ctx.notes["reads at heal"]
+    assert healed[0] > before[0]
+    assert healed[1] > before[1]
+
+
+async def drop_at_expiry(ctx: Context) -> None:
+    """The connections opened from now on are ended by the server when their token expires."""
+    _note_counts(ctx)
+    ctx.sim.drop_at_token_expiry = True
+
+
+async def expiry_minute(ctx: Context, minute: int) -> None:
+    """Every event sent while a connection is up shows at once."""
+    await until(lambda: steady(ctx.entry))
+    await ctx.sim.change_device(MOTION_ID, "temperature", "temperature", 10.0 + minute)
+    await until(lambda: TEMPERATURE.state(ctx.hass) == str(10.0 + minute))
+
+
+async def no_expiry_drops(ctx: Context) -> None:
+    ctx.sim.drop_at_token_expiry = False
+
+
+async def check_no_backoff(ctx: Context) -> None:
+    assert ctx.sim.expiry_drops > 0
+    for live in runtime_of(ctx.entry).live.connections.values():
+        assert live.last_delay in (None, 0.0), live.diagnostics()
+
+
+async def slow_renewal_minute(ctx: Context, minute: int) -> None:
+    """Minute 2: the renewals wait at the server while it ends the old connections."""
+    if minute == 1:
+        await until(lambda: steady(ctx.entry))
+        ctx.notes["holds"] = [ctx.sim.hold_next_socket(), ctx.sim.hold_next_socket()]
+    if minute != 2:
+        return
+    holds = ctx.notes["holds"]
+    await until(lambda: all(hold.ready.is_set() for hold in holds))
+    await until(lambda: ctx.sim.connections(LOCATION_ID) == 0)
+    await until(lambda: ctx.sim.connections(CABIN_LOCATION_ID) == 0)
+    # no connection is up: the live service sends this change to nobody
+    await ctx.sim.change_device(MOTION_ID, "temperature", "temperature", 30.5)
+    ctx.sim.locations[LOCATION_ID].alarm_state = "ARMED_STAY"
+    for hold in holds:
+        hold.release()
+    await until(lambda: steady(ctx.entry))
+    # the renewed connections read what they missed, as after a reconnection
+    await until(lambda: TEMPERATURE.state(ctx.hass) == "30.5")
+    await until(lambda: _shown_alarm(ctx.hass, PANEL) == "ARMED_STAY")
+
+
+async def refuse_sockets(ctx: Context) -> None:
+    _note_counts(ctx)
+    ctx.sim.refuse_sockets = True
+    await ctx.sim.disconnect()
+
+
+async def accept_sockets(ctx: Context) -> None:
+    ctx.sim.refuse_sockets = False
+
+
+async def check_polled_within_budget(ctx: Context) -> None:
+    """Without live connections each location was polled, two reads per 15 minutes at most."""
+    assert ctx.sim.rejected_connects > 0
+    before, healed = ctx.notes["home reads"], ctx.notes["reads at heal"]
+    for location in (0, 1):
+        assert 1 <= healed[location] - before[location] <= 4, (before, healed)
+
+
+async def add_and_remove(ctx: Context) -> None:
+    _note_counts(ctx)
+    ctx.notes["new"] = ctx.sim.add_device(LOCATION_ID, "Flood Alarm", name="Boiler room flood")
+    ctx.sim.remove_device(FLOOD_ID)
+
+
+async def new_device_reports(ctx: Context, minute: int) -> None:
+    """Minute 6: the new device's first live event reads the location at once."""
+    if minute != 6:
+        return
+    new = ent(Platform.BINARY_SENSOR, ctx.notes["new"], "moisture")
+    assert not new.registered(ctx.hass)
+    assert OLD_FLOOD.registered(ctx.hass)
+    await ctx.sim.change_device(ctx.notes["new"], "alarm", "flood", True)
+    await until(lambda: new.registered(ctx.hass) and not OLD_FLOOD.registered(ctx.hass))
+    await settle(ctx.hass, ctx.sim)
+    assert new.state(ctx.hass) == "on"
+    assert ctx.sim.count(HOME) == ctx.notes["home reads"][0] + 1
+
+
+async def check_added_and_removed(ctx: Context) -> None:
+    assert ent(Platform.BINARY_SENSOR, ctx.notes["new"], "moisture").state(ctx.hass) == "on"
+    assert not OLD_FLOOD.registered(ctx.hass)
+    assert device_of(ctx.hass, ctx.entry, FLOOD_ID) is None
+    assert device_of(ctx.hass, ctx.entry, ctx.notes["new"]) is not None
+
+
+async def new_state(ctx: Context) -> None:
+    _note_counts(ctx)
+    assert SMOKE.current(ctx.hass) is None
+    await ctx.sim.change_device(ENTRY_ID, "alarm", "fire", True, create=True)
+    await until(lambda: SMOKE.current(ctx.hass) is not None)
+    assert SMOKE.state(ctx.hass) == "on"
+    assert ctx.sim.count(HOME) == ctx.notes["home reads"][0]
+
+
+async def check_new_state(ctx: Context) -> None:
+    assert SMOKE.state(ctx.hass) == "on"
+
+
+async def clock_jump(ctx: Context) -> None:
+    _note_counts(ctx)
+    await ctx.tick(5 * 3600)
+
+
+async def check_logged_in_again(ctx: Context) -> None:
+    """The refresh token expired in the jump: one password login, no reauthentication."""
+    assert ctx.sim.logins == ctx.notes["logins"] + 1
+
+
+SCENARIOS = [
+    Scenario(
+        "access token expired",
+        "nothing: the live connections come back at once with a refreshed token and read "
+        "what they missed",
+        expire_tokens,
+        ends_live=True,
+        check=check_refreshed_not_logged_in,
+    ),
+    Scenario(
+        "refresh token refused",
+        "nothing: one password login replaces the refused refresh, no reauthentication",
+        refuse_refresh,
+        ends_live=True,
+        check=check_one_password_login,
+    ),
+    Scenario(
+        "password changed",
+        "one reauthentication request; entities unavailable and live updates stopped until "
+        "the new password is entered",
+        change_password,
+        unavailable_during=True,
+        streamed_during=False,
+        reauth=True,
+        check=check_live_stopped,
+    ),
+    Scenario(
+        "token endpoint 503",
+        "entities unavailable while no token can be had; back by themselves afterwards",
+        token_endpoint_down,
+        lift,
+        unavailable_during=True,
+        streamed_during=False,
+    ),
+    Scenario(
+        "home HTTP 500",
+        "nothing while live updates flow; the next read catches up",
+        home_down,
+        note_tried,
+        during=31 * 60,
+        check=check_reads_were_tried,
+    ),
+    Scenario(
+        "home timeout",
+        "nothing while live updates flow; the next read catches up",
+        home_slow,
+        note_tried,
+        during=31 * 60,
+        check=check_reads_were_tried,
+    ),
+    Scenario(
+        "malformed home JSON",
+        "nothing while live updates flow; the next read catches up",
+        home_garbage,
+        note_tried,
+        during=31 * 60,
+        check=check_reads_were_tried,
+    ),
+    Scenario(
+        "home without locationId",
+        "nothing while live updates flow; the answer is ignored",
+        home_without_location,
+        note_tried,
+        during=31 * 60,
+        check=check_reads_were_tried,
+    ),
+    Scenario(
+        "home with devices missing fields",
+        "nothing lost: devices and entities stay, the next full answer catches up",
+        device_without_fields,
+        note_tried,
+        during=31 * 60,
+        each_minute=partial_minute,
+        check=check_reads_were_tried,
+    ),
+    Scenario(
+        "429 storm with retryAfter",
+        "entities keep their last state, live updates flow; at most 8 reads an hour",
+        storm,
+        storm_over,
+        during=60 * 60,
+        each_minute=storm_minute,
+        check=check_few_reads,
+    ),
+    Scenario(
+        "429 without retryAfter",
+        "entities keep their last state, live updates flow; the read is tried again later, "
+        "not hammered",
+        limited_without_hint,
+        lift,
+        ends_live=True,
+        check=check_one_limited_read,
+    ),
+    Scenario(
+        "live connection dropped by the server",
+        "nothing: reconnected with a fresh token, missed changes read at once",
+        server_drop,
+        ends_live=True,
+        check=check_reconnected_and_read,
+    ),
+    Scenario(
+        "live connection cut by the network",
+        "nothing: reconnected, missed changes read at once",
+        network_drop,
+        ends_live=True,
+        check=check_reconnected_and_read,
+    ),
+    Scenario(
+        "server ends live connections at token expiry",
+        "nothing: connections renewed or reconnected at once, no growing backoff, every "
+        "event shows",
+        drop_at_expiry,
+        no_expiry_drops,
+        during=10 * 60,
+        each_minute=expiry_minute,
+        check=check_no_backoff,
+    ),
+    Scenario(
+        "server ends live connections while their renewal is slow",
+        "nothing: what the live service sent in the gap is read at once",
+        drop_at_expiry,
+        no_expiry_drops,
+        each_minute=slow_renewal_minute,
+        check=check_no_backoff,
+    ),
+    Scenario(
+        "live service refuses connections",
+        "entities keep their values and follow by polling (within the read budget); live "
+        "again once connections are accepted",
+        refuse_sockets,
+        accept_sockets,
+        during=20 * 60,
+        streamed_during=False,
+        check=check_polled_within_budget,
+    ),
+    Scenario(
+        "device added and one removed",
+        "the new device's entities appear with its first event and the removed one's go, "
+        "without a reload",
+        add_and_remove,
+        during=10 * 60,
+        each_minute=new_device_reports,
+        check=check_added_and_removed,
+    ),
+    Scenario(
+        "state first seen in a live event",
+        "its entity appears at once, without a read",
+        new_state,
+        check=check_new_state,
+    ),
+    Scenario(
+        "clock jumps 5 hours",
+        "nothing: tokens, connections and reads catch up (one password login)",
+        clock_jump,
+        check=check_logged_in_again,
+    ),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[scenario.name for scenario in SCENARIOS])
+async def test_fault(  # noqa: PLR0917
+    hass: HomeAssistant,
+    homely_sim: HomelySimulator,  # noqa: F811 - the fixture
+    loaded_entry: MockConfigEntry,  # noqa: F811 - the fixture
+    tick: Tick,
+    caplog: pytest.LogCaptureFixture,
+    scenario: Scenario,
+) -> None:
+    """One fault, then what the user sees."""
+    assert_equal(shown(hass), truth(homely_sim))
+    ctx = Context(hass, homely_sim, loaded_entry, tick)
+
+    await scenario.inject(ctx)
+    await change_the_truth(homely_sim, 1)
+    if scenario.streamed_during and not scenario.ends_live:
+        await until(lambda: streamed_shown(hass, homely_sim))
+    unavailable_seen = available_seen = False
+    for minute in range(1, int(scenario.during // 60) + 1):
+        await tick(60)
+        await scenario.each_minute(ctx, minute)
+        if STATE_UNAVAILABLE in (_shown_state(hass, PANEL), _shown_state(hass, MOTION)):
+            unavailable_seen = True
+        else:
+            available_seen = True
+    if scenario.streamed_during:
+        await until(lambda: steady(loaded_entry))
+    await change_the_truth(homely_sim, 2)
+    if scenario.streamed_during:
+        await until(lambda: streamed_shown(hass, homely_sim))
+    ctx.notes["reads at heal"] = homely_sim.count(HOME), homely_sim.count(CABIN_HOME)
+    await scenario.heal(ctx)
+    for _ in range(int(scenario.after // 60)):
+        await tick(60)
+
+    assert tracebacks(caplog) == [], lines(tracebacks(caplog))
+    if scenario.reauth:
+        assert reauth_flows(hass) == ["reauth"]
+        await scenario.check(ctx)
+        return
+    assert reauth_flows(hass) == []
+    if scenario.unavailable_during is True:
+        assert unavailable_seen
+    elif scenario.unavailable_during is False:
+        assert not unavailable_seen
+        assert available_seen
+    await live_again(loaded_entry, tick)
+    assert homely_sim.connections(LOCATION_ID) == 1
+    assert homely_sim.connections(CABIN_LOCATION_ID) == 1
+    assert_equal(shown(hass), truth(homely_sim))
+    await scenario.check(ctx)
+
+
+async def test_home_assistant_stops_while_a_live_connection_reconnects(  # noqa: PLR0917
+    hass: HomeAssistant,
+    homely_sim: HomelySimulator,  # noqa: F811 - the fixture
+    loaded_entry: MockConfigEntry,  # noqa: F811 - the fixture
+    tick: Tick,
+    freezer: FrozenDateTimeFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Home Assistant stops while one live connection waits to reconnect and the other's
+    attempt is half-way: no traceback, no task left behind, no socket left open."""
+    runtime = runtime_of(loaded_entry)
+    tasks = list(runtime.live._tasks.values())
+    hold = homely_sim.hold_next_socket()
+    homely_sim.refuse_sockets = True
+    await homely_sim.disconnect()
+    await until(lambda: all(c.next_delay is not None for c in runtime.live.connections.values()))
+    freezer.tick(timedelta(seconds=0.1))
+    async_fire_time_changed(hass)
+    await until(hold.ready.is_set)
+    await until(lambda: any(c.next_delay is not None for c in runtime.live.connections.values()))
+    # one location waits for its next attempt, the other's attempt is half-way
+    assert sum(c._connect_task is not None for c in runtime.live.connections.values()) == 1
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    # The stop waits for the attempt on the (frozen) clock: move it without blocking on
+    # the stop itself.
+    for _ in range(40):
+        if all(task.done() for task in tasks):
+            break
+        freezer.tick(timedelta(seconds=0.5))
+        async_fire_time_changed(hass)
+        with contextlib.suppress(AssertionError):
+            await until(lambda: all(task.done() for task in tasks), limit=0.05)
+    assert all(task.done() for task in tasks)
+    hold.release()
+    await hass.async_block_till_done()
+    await tick(60)
+    assert all(live.stopping for live in runtime.live.connections.values())
+    assert not any(live.connected for live in runtime.live.connections.values())
+    assert homely_sim.connections(LOCATION_ID) == homely_sim.connections(CABIN_LOCATION_ID) == 0
+    assert tracebacks(caplog) == [], lines(tracebacks(caplog))
