@@ -49,6 +49,31 @@ async def _spin(predicate: Any, limit: float = 10.0) -> None:
         await asyncio.sleep(0)
 
 
+def command_figures(
+    label: str, idle: int, per_command: int, arrived_at: float | None, shown_at: float | None
+) -> str:
+    """Return the printed line of one run (with or without push).
+
+    ``arrived_at`` / ``shown_at``: seconds after the command when the cloud reported
+    the final position / Home Assistant showed it (None: not seen while followed).
+    """
+    travel = (
+        "final position not seen in the cloud"
+        if arrived_at is None
+        else f"{arrived_at:.1f} s of travel"
+    )
+    if shown_at is None:
+        shown = "not seen in Home Assistant"
+    elif arrived_at is None:
+        shown = f"shown {shown_at:.2f} s after the command"
+    else:
+        shown = f"shown {shown_at - arrived_at:.2f} s after the cloud reported it"
+    return (
+        f"{label}: homestatus per home in an idle hour {idle}; a shutter move "
+        f"100 -> 10 % ({travel}) cost {per_command} homestatus; final position {shown}"
+    )
+
+
 @pytest.mark.parametrize("expected_lingering_timers", [True])
 async def test_realtime(  # noqa: PLR0917
     hass: Any,
@@ -112,12 +137,7 @@ async def test_realtime(  # noqa: PLR0917
                 if state is not None and state.attributes.get("current_position") == 10:
                     shown_at = elapsed
             per_command = _homestatus(sim, seen, HOME_ID)
-            delay = (shown_at - arrived_at) if shown_at is not None and arrived_at else None
-            print(
-                f"{label}: homestatus per home in an idle hour {idle}; a shutter move "
-                f"100 -> 10 % ({arrived_at:.1f} s of travel) cost {per_command} homestatus; "
-                f"final position shown {delay:.2f} s after the cloud reported it"
-            )
+            print(command_figures(label, idle, per_command, arrived_at, shown_at))
         finally:
             await hass.config_entries.async_unload(entry.entry_id)
             await hass.async_block_till_done()

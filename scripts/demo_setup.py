@@ -156,7 +156,7 @@ async def _add_account(
 ) -> None:
     async with session.post(
         f"{ha}/api/config/config_entries/flow",
-        json={"handler": "velux_homely", "show_advanced_options": True},
+        json={"handler": "velux_homely"},
         headers=headers,
     ) as resp:
         resp.raise_for_status()

@@ -323,6 +323,8 @@ class VeluxSimulator:
         self._port: int | None = None
         self._stopping = asyncio.Event()
         self._faults: list[_Fault] = []
+        self.delayed = 0
+        """Requests a ``delay_next`` fault holds right now (they wait for the clock to move)."""
         self._homes: dict[str, Home] = {home.id: home for home in demo_homes()}
         self._modules: dict[str, Module] = {}
         for home_id, module, status in demo_modules():
@@ -684,8 +686,12 @@ class VeluxSimulator:
             if fault.remaining <= 0:
                 self._faults.remove(fault)
             if fault.kind == "delay":
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), fault.seconds)
+                self.delayed += 1
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), fault.seconds)
+                finally:
+                    self.delayed -= 1
                 continue
             return self._fault_response(fault)
         return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from syrupy.assertion import SnapshotAssertion
@@ -35,6 +36,19 @@ def current(hass: HomeAssistant, entity: str | Ent) -> State | None:
 def resolve(hass: HomeAssistant, entity: str | Ent) -> str:
     """Return the entity id of an :class:`Ent` (an entity id is returned as it is)."""
     return entity.entity_id(hass) if isinstance(entity, Ent) else entity
+
+
+async def act(
+    hass: HomeAssistant, domain: str, service: str, entity: str | Ent | list[Ent], **data: Any
+) -> None:
+    """Call ``domain.service`` on entities (ids or :class:`Ent`) as a user would, blocking."""
+    entities = entity if isinstance(entity, list) else [entity]
+    await hass.services.async_call(
+        domain,
+        service,
+        {ATTR_ENTITY_ID: [resolve(hass, one) for one in entities], **data},
+        blocking=True,
+    )
 
 
 def find_entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str | None:

@@ -32,7 +32,7 @@ from simulator.homely import (
 )
 from simulator.velux import DEMO_USERNAME, VeluxSimulator
 
-from .homely.conftest import make_entry as make_homely_entry
+from .homely.conftest import entry_data as homely_entry_data, make_entry as make_homely_entry
 from .netatmo.conftest import make_entry
 
 FLOW_API = "/api/config/config_entries/flow"
@@ -204,6 +204,36 @@ async def test_reconfigure_to_another_account_is_refused(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_account"
     assert entry.data[CONF_USERNAME] == DEMO_USERNAME
+
+
+@pytest.mark.parametrize("source", ["reauth", "reconfigure"])
+async def test_new_homely_credentials_keep_what_the_entry_stored(
+    hass: HomeAssistant, homely_sim: HomelySimulator, source: str
+) -> None:
+    """Only credentials, tokens and the service address come from the form."""
+    entry = make_homely_entry(homely_sim)
+    stored = {"stored_by_the_runtime": {"kept": True}}
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, data=homely_entry_data(homely_sim, **stored))
+    homely_sim.set_password("new-password")
+    if source == "reauth":
+        result = await entry.start_reauth_flow(hass)
+        answer: dict[str, Any] = {CONF_PASSWORD: "new-password"}
+    else:
+        result = await entry.start_reconfigure_flow(hass)
+        answer = {
+            CONF_USERNAME: HOMELY_USERNAME,
+            CONF_PASSWORD: "new-password",
+            SECTION_ADVANCED: {CONF_BASE_URL: homely_sim.base_url},
+        }
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], answer)
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == f"{source}_successful"
+    assert entry.data[CONF_PASSWORD] == "new-password"
+    assert entry.data["stored_by_the_runtime"] == {"kept": True}
+    assert entry.data[CONF_BASE_URL] == homely_sim.base_url
+    assert await hass.config_entries.async_unload(entry.entry_id)
 
 
 async def test_options_change_reloads_but_data_updates_do_not(

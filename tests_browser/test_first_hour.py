@@ -34,6 +34,7 @@ NAME = json.loads((INTEGRATION / "manifest.json").read_text())["name"]
 STRINGS = json.loads((INTEGRATION / "translations" / "en.json").read_text())
 MENU = STRINGS["config"]["step"]["user"]["menu_options"]
 ERRORS = STRINGS["config"]["error"]
+OPTIONS_MENU = STRINGS["options"]["step"]["init"]["menu_options"]
 USER, PASSWORD = "demo", "demo-demo"  # scripts/demo_setup.py
 VELUX = {"username": "demo@velux.example", "password": "velux-demo"}
 HOMELY = {"username": "demo@homely.example", "password": "homely-demo"}
@@ -323,9 +324,9 @@ def test_first_hour(page: Page, demo: Demo) -> None:
     # The alarm panel follows the simulator: someone arms the alarm in the Homely app.
     with step("alarm-disarmed"):
         goto(page, demo, "/")
-        visible(
-            page.locator("hui-home-summary-card").filter(has_text=re.compile("^Security"))
-        ).click()
+        # The summary card's text is in its shadow root: match it with get_by_text.
+        summary = page.locator("hui-home-summary-card")
+        visible(summary.filter(has=page.get_by_text("Security", exact=True))).click()
         alarm = tile(page, "Demo Home")
         alarm.scroll_into_view_if_needed()
         expect(alarm).to_contain_text("Disarmed", timeout=TIMEOUT)
@@ -333,18 +334,18 @@ def test_first_hour(page: Page, demo: Demo) -> None:
         arm_alarm(demo, "ARMED_AWAY")
         expect(alarm).to_contain_text("Armed away", timeout=TIMEOUT)
 
-    # The options of the VELUX account: a form today, a menu soon; either is fine.
+    # The options of the VELUX account: a menu (settings, signing key, pairing).
     with step("options"):
         goto(page, demo, "/config/integrations/integration/velux_homely")
         row = visible(page.locator("ha-config-entry-row").filter(has_text=VELUX["username"]))
         row.get_by_role("button", name="Configure").first.click()
         dialog = flow_dialog(page)
         expect(dialog).to_be_visible(timeout=TIMEOUT)
-        expect(
-            dialog.locator("ha-form, ha-md-list, ha-list, mwc-list, .options")
-            .filter(visible=True)
-            .first
-        ).to_be_visible(timeout=TIMEOUT)
+        for label in OPTIONS_MENU.values():
+            expect(dialog.get_by_text(label, exact=True)).to_be_visible(timeout=TIMEOUT)
+    with step("options-settings"):
+        dialog.get_by_text(OPTIONS_MENU["settings"], exact=True).click()
+        expect(field(dialog, "scan_interval")).to_be_visible(timeout=TIMEOUT)
 
     total = time.monotonic() - started
     print(f"\nbrowser steps ({total:.0f} s in all):")

@@ -14,12 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.config_entries import (
+    SOURCE_REAUTH,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlow,
 )
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
@@ -64,6 +66,31 @@ def _flattened(user_input: Mapping[str, Any]) -> dict[str, Any]:
     data = {key: value for key, value in user_input.items() if key != SECTION_ADVANCED}
     data.update(user_input.get(SECTION_ADVANCED) or {})
     return data
+
+
+def _form_keys(spec: Provider) -> set[str]:
+    """Return the entry data keys the account form sets (the advanced section's included)."""
+    keys: set[str] = set()
+    for key, value in spec.account_schema({}).schema.items():
+        if str(key) == SECTION_ADVANCED and isinstance(value, section):
+            keys.update(str(inner) for inner in value.schema.schema)
+        else:
+            keys.add(str(key))
+    return keys
+
+
+def _updated_data(
+    spec: Provider, entry: VeluxHomelyConfigEntry, account: ValidatedAccount
+) -> dict[str, Any]:
+    """Return the entry data after new credentials: the validated account over what is kept.
+
+    The form's fields (credentials, service address, app identity) and the tokens come
+    from the validation, a field left at its default is dropped; everything else the
+    entry stored (a gateway's signing keys, the nonce state, ...) stays as it was.
+    """
+    replaced = _form_keys(spec) | {CONF_TOKEN}
+    kept = {key: value for key, value in entry.data.items() if key not in replaced}
+    return {**kept, **account.data, CONF_PROVIDER: spec.key}
 
 
 def _without_secrets(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -153,8 +180,8 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
             if account is not None:
                 await self.async_set_unique_id(_unique_id(spec.key, account))
                 self._abort_if_unique_id_mismatch(reason="wrong_account")
-                return self.async_update_reload_and_abort(
-                    entry, data={**account.data, CONF_PROVIDER: spec.key}
+                return self._async_update_reload_and_abort(
+                    entry, _updated_data(spec, entry, account)
                 )
         return self.async_show_form(
             step_id="reauth_confirm",
@@ -180,8 +207,8 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
             if account is not None:
                 await self.async_set_unique_id(_unique_id(spec.key, account))
                 self._abort_if_unique_id_mismatch(reason="wrong_account")
-                return self.async_update_reload_and_abort(
-                    entry, data={**account.data, CONF_PROVIDER: spec.key}
+                return self._async_update_reload_and_abort(
+                    entry, _updated_data(spec, entry, account)
                 )
             defaults = _without_secrets(data)
         return self.async_show_form(
@@ -189,6 +216,22 @@ class VeluxHomelyConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=spec.account_schema(defaults),
             errors=errors,
             description_placeholders={"provider": spec.name},
+        )
+
+    @callback
+    def _async_update_reload_and_abort(
+        self, entry: VeluxHomelyConfigEntry, data: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """Store the new data, reload the entry once and end the flow.
+
+        Newer releases (2026.10) report ``async_update_reload_and_abort`` on an entry with
+        an update listener (it could reload the entry a second time); ours reloads only
+        on changed options, so the flow schedules the one reload itself.
+        """
+        self.hass.config_entries.async_update_entry(entry, data=data)
+        self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        return self.async_abort(
+            reason="reauth_successful" if self.source == SOURCE_REAUTH else "reconfigure_successful"
         )
 
     @staticmethod

@@ -32,6 +32,7 @@ from custom_components.velux_homely.api.errors import (
 from custom_components.velux_homely.api.netatmo_signing import SigningKey
 from custom_components.velux_homely.api.netcom import (
     NETCOM_PORT,
+    PairingConnectionRefusedError,
     async_pair,
     challenge_digest,
     encode_frame,
@@ -40,6 +41,7 @@ from custom_components.velux_homely.api.netcom import (
     session_nonce,
 )
 from simulator.netcom import NetcomGateway
+from tests.netatmo.conftest import silent_port
 
 KEY_ID = bytes(range(0xA0, 0xB0))
 KEY = bytes(range(0x40, 0x60))
@@ -154,14 +156,53 @@ async def test_key_never_logged(gateway: NetcomGateway, caplog: pytest.LogCaptur
 # ------------------------------------------------------------------------- errors
 
 
-async def test_button_not_pressed_is_a_timeout(gateway: NetcomGateway) -> None:
+async def test_a_port_refused_all_along_is_told_apart(gateway: NetcomGateway) -> None:
+    """Nothing listens at that address and port for the whole window: not a timeout."""
     gateway.button_pressed = False
     assert not await gateway.open()
     started = time.monotonic()
-    with pytest.raises(PairingTimeoutError, match="button"):
+    with pytest.raises(PairingConnectionRefusedError) as err:
         await pair(gateway, timeout=0.3, connect_retry=0.05)
     assert time.monotonic() - started < 2
+    assert (err.value.host, err.value.port) == ("127.0.0.1", gateway.port)
+    assert err.value.attempts > 2  # kept knocking: the listener may open late
+    assert f"127.0.0.1 refused every connection to port {gateway.port}" in str(err.value)
+    assert isinstance(err.value, PairingConnectionError)
     assert gateway.connections == 0
+
+
+async def test_no_answer_at_all_is_a_timeout(socket_enabled: None) -> None:
+    with silent_port() as port:
+        started = time.monotonic()
+        with pytest.raises(PairingTimeoutError, match="button") as err:
+            await async_pair("127.0.0.1", port, timeout=0.4, connect_retry=0.05, io_timeout=0.1)
+        assert time.monotonic() - started < 2
+    assert not isinstance(err.value, PairingConnectionRefusedError)
+
+
+async def test_refused_then_no_answer_is_a_timeout(socket_enabled: None) -> None:
+    """Refused at first, then attempts get no answer: a timeout, not a refusal."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as listener:
+        listener.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        port = int(listener.getsockname()[1])
+        task = asyncio.create_task(
+            async_pair("127.0.0.1", port, timeout=0.6, connect_retry=0.05, io_timeout=0.1)
+        )
+        await asyncio.sleep(0.2)
+        assert not task.done()
+        listener.listen(0)  # a queue that is never accepted from, and fills up
+        fillers = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(4)]
+        for filler in fillers:
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        try:
+            with pytest.raises(PairingTimeoutError) as err:
+                await task
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert not isinstance(err.value, PairingConnectionRefusedError)
 
 
 @pytest.mark.parametrize("step", ["ping", "ecdh", "key", "nonce", "challenge"])
@@ -255,7 +296,8 @@ async def test_window_closes_the_listener(socket_enabled: None) -> None:
         now[0] = 130.0
         gw.check_window()
         assert not gw.is_open
-        with pytest.raises(PairingTimeoutError):
+        # closed again: its port refuses connections
+        with pytest.raises(PairingConnectionRefusedError):
             await async_pair("127.0.0.1", gw.port, timeout=0.1, connect_retry=0.02)
         # Reopening works on the same port; a real-time window closes it too.
         gw.window = 0.05

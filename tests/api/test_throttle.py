@@ -17,6 +17,7 @@ from simulator.homely import (
 )
 
 HOME = f"/homely/home/{LOCATION_ID}"
+LOGIN = "/homely/oauth/token"
 
 
 class FakeClock:
@@ -57,7 +58,20 @@ def test_back_off_doubles_never_below_the_hint_capped_and_resets() -> None:
     assert throttle.note_limited("a", 300) == 300
     throttle.note_success("a")
     assert throttle.note_limited("a", None) == 60
-    assert throttle.note_limited("b", 5000) == 900
+
+
+def test_a_hint_longer_than_the_cap_is_honoured() -> None:
+    """The 15-minute cap bounds our doubling, never the cloud's own retryAfter."""
+    clock = FakeClock()
+    throttle = ReadThrottle(reads=1000, window=900, fallback=60, cap=900, clock=clock)
+    assert throttle.note_limited("a", 5000) == 5000
+    assert throttle.wait("a") == pytest.approx(5000)
+    clock.now += 4999
+    assert throttle.wait("a") == pytest.approx(1)
+    # the doubling goes on from there, capped; a later long hint wins again
+    assert throttle.note_limited("a", 4) == 900
+    assert throttle.note_limited("a", 1200) == 1200
+    assert throttle.note_limited("a", None) == 900
 
 
 def test_held_back_reads_are_counted() -> None:
@@ -109,3 +123,24 @@ async def test_the_client_waits_out_a_rate_limit(
     with pytest.raises(ReadHeldBackError):
         await client.async_get_home(LOCATION_ID)
     assert homely_sim.count(HOME) == 1
+
+
+async def test_a_rate_limited_login_is_not_charged_to_the_home_reads(
+    client: HomelyClient, homely_sim: HomelySimulator
+) -> None:
+    """A 429 of the token endpoint says nothing of /home: neither budget nor back-off."""
+    homely_sim.rate_limit_next(1, retry_after=600, path=LOGIN)
+    with pytest.raises(RateLimitedError) as limited:
+        await client.async_get_home(LOCATION_ID)
+    assert limited.value.retry_after == 600
+    assert client.home_throttle.diagnostics(LOCATION_ID) == {
+        "requests_in_window": 0,
+        "wait": 0.0,
+        "rate_limited_in_a_row": 0,
+        "held_back": 0,
+    }
+    assert client.calls["home"] == 0
+    # the next read goes out (the token endpoint's own limit is the caller's business)
+    await client.async_get_home(LOCATION_ID)
+    await client.async_get_home(LOCATION_ID)
+    assert [request.path for request in homely_sim.requests] == [LOGIN, LOGIN, HOME, HOME]

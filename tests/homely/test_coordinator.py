@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
@@ -402,3 +403,59 @@ async def test_reads_leave_the_budget_window(
     await until(lambda: homely_sim.count(HOME) == 3 and idle(homely_sim, loaded_entry))
     await until(lambda: PANEL.state(hass) == "armed_home")
     assert coordinator.reads_held_back == 0
+
+
+async def test_a_reconnection_during_a_read_is_followed_by_one_more_read(
+    hass: HomeAssistant,
+    homely_sim: HomelySimulator,
+    loaded_entry: MockConfigEntry,
+    tick: Tick,
+    freezer: Any,
+) -> None:
+    """The read after a reconnection is under way when the connection drops and comes back
+    again: its answer may predate what the live service lost in the second gap, so one
+    more read follows as soon as the budget allows (not at the 30-minute resync)."""
+    live = runtime_of(loaded_entry).live.connections[LOCATION_ID]
+
+    async def advance(seconds: float) -> None:
+        """Move the clock while a read is held at the cloud (nothing waits for it)."""
+        freezer.tick(seconds)
+        async_fire_time_changed(hass)
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    async def reconnects(count: int) -> None:
+        for _ in range(100):
+            if live.connects == count and live.connected:
+                return
+            await until(lambda: live.connected or live.next_delay is not None)
+            await advance(0.1)
+        raise AssertionError("not reconnected")
+
+    await tick(10)
+    hold = homely_sim.hold_next(HOME)
+    await homely_sim.disconnect(LOCATION_ID)
+    await reconnects(2)
+    await until(hold.ready.is_set)
+    assert homely_sim.count(HOME) == 2
+    # the cloud has computed that read's answer; the connection drops again and the
+    # alarm is armed while no connection is up (the live service sends it to nobody)
+    await homely_sim.disconnect(LOCATION_ID)
+    await until(lambda: not live.connected)
+    homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_NIGHT"
+    await reconnects(3)
+    # the answer is slow to come (a few seconds)
+    await advance(3)
+    hold.release()
+    await settle(hass, homely_sim)
+    assert PANEL.state(hass) == "disarmed"
+    # the set-up's read and that one fill the budget: the next read waits for the
+    # set-up's to leave the 15-minute window
+    await tick(600)
+    assert homely_sim.count(HOME) == 2
+    await tick(300)
+    assert homely_sim.count(HOME) == 3
+    assert PANEL.state(hass) == "armed_night"
+    # then the slow rhythm again
+    await tick(1790)
+    assert homely_sim.count(HOME) == 3

@@ -84,19 +84,69 @@ async def test_a_throttled_location_at_startup_follows_when_the_limit_clears(
     assert homely_sim.count(CABIN_HOME) == 1
 
 
-async def test_every_location_throttled_at_startup_retries_by_itself(
+async def test_every_location_throttled_at_startup_loads_and_follows(
     hass: HomeAssistant, homely_sim: HomelySimulator, tick: Tick
 ) -> None:
-    homely_sim.rate_limit_next(2, retry_after=4, path="/homely/home")
+    """/home answers 429 for an hour from the start: set-up keeps the location list, the
+    live connections start, and the locations show once the limit clears (no reload)."""
+    homely_sim.rate_limit_next(100_000, retry_after=4, path="/homely/home")
     entry = make_entry(homely_sim)
     await _setup(hass, entry)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
-    assert homely_sim.count(HOME) == 1
-    assert homely_sim.count(CABIN_HOME) == 1
-    await tick(120)
-    await until(lambda: entry.state is ConfigEntryState.LOADED)
+    assert entry.state is ConfigEntryState.LOADED
+    assert PANEL.current(hass) is None
+    assert CABIN_PANEL.current(hass) is None
+    runtime = runtime_of(entry)
     await until(lambda: all_live(entry))
+    await settle(hass, homely_sim)
+    # meanwhile: changes the live service streams, and one it does not
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_AWAY"
+    for _ in range(120):  # one simulated hour, 30 s at a time
+        await tick(30)
+    assert entry.state is ConfigEntryState.LOADED
+    assert runtime_of(entry) is runtime
+    assert PANEL.current(hass) is None
+    # no set-up retry: one login and one list; /home 4, 8, 16 ... 900 s apart
+    assert homely_sim.count(LOGIN) == 1
+    assert homely_sim.count(LOCATIONS) == 1
+    assert 2 <= homely_sim.count(HOME) <= 12
+    assert 2 <= homely_sim.count(CABIN_HOME) <= 12
+    homely_sim.clear_faults()
+    await tick(901)
+    assert PANEL.state(hass) == "armed_away"
+    assert MOTION.state(hass) == "on"
+    assert CABIN_PANEL.state(hass) == "disarmed"
+    assert all_live(entry)
+    assert homely_sim.count(LOGIN) == 1
+    assert homely_sim.count(LOCATIONS) == 1
+
+
+async def test_every_location_held_back_at_a_setup_retry_loads(
+    hass: HomeAssistant, homely_sim: HomelySimulator, tick: Tick
+) -> None:
+    """A reload while the read budget is spent: set-up reads nothing and still loads."""
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    await until(lambda: all_live(entry))
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await until(lambda: all_live(entry))
+    await settle(hass, homely_sim)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    # two reads per location in 15 minutes: the third set-up holds its reads back
+    assert entry.state is ConfigEntryState.LOADED
     assert homely_sim.count(HOME) == 2
+    # the last read stands in (the alarm was armed since: the read brings it)
+    assert PANEL.state(hass) == "disarmed"
+    assert MOTION.state(hass) == "off"
+    homely_sim.locations[LOCATION_ID].alarm_state = "ARMED_AWAY"
+    await until(lambda: all_live(entry))
+    await tick(899)
+    assert homely_sim.count(HOME) == 2
+    await tick(2)
+    assert homely_sim.count(HOME) == 3
+    assert PANEL.state(hass) == "armed_away"
 
 
 async def test_bad_credentials_at_setup_start_reauth(

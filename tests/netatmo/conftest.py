@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+import contextlib
 from dataclasses import replace
 from datetime import timedelta
+import socket
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
+    snapshot_platform,
 )
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.velux_homely.const import (
     CONF_BASE_URL,
@@ -33,6 +38,7 @@ HOMESTATUS = "/api/homestatus"
 
 type SetupEntry = Callable[..., Awaitable[MockConfigEntry]]
 type Tick = Callable[[float], Awaitable[None]]
+type SnapshotEntities = Callable[[Platform], Awaitable[MockConfigEntry]]
 
 
 @pytest.fixture
@@ -105,6 +111,24 @@ def setup_entry(
 
 
 @pytest.fixture
+def snapshot_entities(
+    hass: HomeAssistant,
+    setup_entry: SetupEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+    enable_all_entities: None,
+) -> SnapshotEntities:
+    """Return a function that sets up one platform, every entity enabled, and snapshots it."""
+
+    async def _snapshot(platform: Platform) -> MockConfigEntry:
+        entry = await setup_entry(platforms=(platform,))
+        await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+        return entry
+
+    return _snapshot
+
+
+@pytest.fixture
 def only_platforms(monkeypatch: pytest.MonkeyPatch) -> Callable[[tuple[Platform, ...]], None]:
     """Return a function that limits the platforms VELUX ACTIVE entries set up (and unload)."""
 
@@ -151,3 +175,29 @@ async def settle(hass: HomeAssistant) -> None:
         if not pending:
             return
         await asyncio.wait(pending)
+
+
+@contextlib.contextmanager
+def silent_port() -> Iterator[int]:
+    """Yield a port on 127.0.0.1 where connection attempts get no answer at all.
+
+    A listener that never accepts, its queue full: the kernel drops further attempts
+    (as a host that is off or filtered does), so a connect waits until its timeout.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = int(listener.getsockname()[1])
+        for _ in range(4):
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            fillers.append(filler)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+        yield port
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()

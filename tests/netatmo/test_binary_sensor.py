@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-import pytest
-from pytest_homeassistant_custom_component.common import snapshot_platform
-from syrupy.assertion import SnapshotAssertion
 
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, VeluxSimulator
 from tests.helpers import state_of
 
-from .conftest import SetupEntry, Tick
+from .conftest import SetupEntry, SnapshotEntities, Tick
 from .entities import (
     BLIND,
     CABIN_CONNECTIVITY,
@@ -24,15 +20,8 @@ from .entities import (
 )
 
 
-@pytest.mark.usefixtures("enable_all_entities")
-async def test_snapshot(
-    hass: HomeAssistant,
-    setup_entry: SetupEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    entry = await setup_entry(platforms=(Platform.BINARY_SENSOR,))
-    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+async def test_snapshot(hass: HomeAssistant, snapshot_entities: SnapshotEntities) -> None:
+    await snapshot_entities(Platform.BINARY_SENSOR)
 
 
 async def test_rain(

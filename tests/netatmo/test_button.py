@@ -6,12 +6,8 @@ from typing import Any
 
 from homeassistant.components.button import DOMAIN as BUTTON_DOMAIN, SERVICE_PRESS
 from homeassistant.components.cover import ATTR_CURRENT_POSITION, CoverState
-from homeassistant.const import ATTR_ENTITY_ID, Platform
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-import pytest
-from pytest_homeassistant_custom_component.common import snapshot_platform
-from syrupy.assertion import SnapshotAssertion
 
 from simulator.velux import (
     GATEWAY_ID,
@@ -20,9 +16,9 @@ from simulator.velux import (
     SMALL_HOME_ID,
     VeluxSimulator,
 )
-from tests.helpers import Ent
+from tests.helpers import Ent, act
 
-from .conftest import SetupEntry, Tick, calls
+from .conftest import SetupEntry, SnapshotEntities, Tick, calls
 from .entities import BEDTIME_CABIN, SHUTTER, button
 
 HOMESTATUS = "/api/homestatus"
@@ -33,9 +29,7 @@ def body(gateway: str, home: str = HOME_ID, **command: Any) -> dict[str, Any]:
 
 
 async def press(hass: HomeAssistant, entity: Ent) -> None:
-    await hass.services.async_call(
-        BUTTON_DOMAIN, SERVICE_PRESS, {ATTR_ENTITY_ID: entity.entity_id(hass)}, blocking=True
-    )
+    await act(hass, BUTTON_DOMAIN, SERVICE_PRESS, entity)
 
 
 def cover(hass: HomeAssistant, entity: Ent) -> tuple[str, int]:
@@ -44,15 +38,8 @@ def cover(hass: HomeAssistant, entity: Ent) -> tuple[str, int]:
     return state.state, state.attributes[ATTR_CURRENT_POSITION]
 
 
-@pytest.mark.usefixtures("enable_all_entities")
-async def test_snapshot(
-    hass: HomeAssistant,
-    setup_entry: SetupEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    entry = await setup_entry(platforms=(Platform.BUTTON,))
-    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+async def test_snapshot(hass: HomeAssistant, snapshot_entities: SnapshotEntities) -> None:
+    await snapshot_entities(Platform.BUTTON)
 
 
 async def test_scenarios_and_stop(

@@ -35,7 +35,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.velux_homely.const import CONF_TOKEN, DOMAIN
 from custom_components.velux_homely.netatmo.rate_limit import async_get_rate_limit
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, SMALL_HOME_ID, VeluxSimulator
-from tests.helpers import entry_contents, find_device, resolve, state_of
+from tests.helpers import act, entry_contents, find_device, state_of
 
 from .conftest import SetupEntry, Tick, calls, make_entry, runtime_of, settle
 from .entities import SHUTTER
@@ -464,9 +464,7 @@ async def test_command_failure_with_an_odd_code_is_translated(
         path=SETSTATE,
     )
     with pytest.raises(HomeAssistantError) as err:
-        await hass.services.async_call(
-            "cover", "close_cover", {"entity_id": resolve(hass, SHUTTER)}, blocking=True
-        )
+        await act(hass, "cover", "close_cover", SHUTTER)
     assert err.value.translation_key == "command_failed"
     assert str(err.value) == (
         f"The cloud did not carry out the command: Command failed for {SHUTTER_ID}: 0"

@@ -11,7 +11,7 @@ from homeassistant.components.cover import CoverEntityFeature
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType, InvalidData, section
+from homeassistant.data_entry_flow import FlowHandler, FlowResultType, InvalidData, section
 from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -40,7 +40,7 @@ from simulator.velux import (
 )
 from tests.helpers import current, resolve
 
-from .conftest import SetupEntry, make_entry
+from .conftest import SetupEntry, make_entry, silent_port
 from .entities import WINDOW
 
 
@@ -444,15 +444,73 @@ async def test_pairing_failures_are_shown_in_the_form(
     assert "signing_keys" not in entry.data
 
 
-async def test_pairing_times_out_when_the_button_is_not_pressed(
+async def test_pairing_with_a_port_that_refuses_all_along(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, freezer: Any
 ) -> None:
+    """The listener never opens (not the gateway's address, or the button is not pressed):
+    every connection is refused for the whole window, and the form says so."""
     entry = await setup_entry()
     gateway = velux_sim.netcom(GATEWAY_ID)
     gateway.button_pressed = False
     result = await _pair(hass, entry, f"127.0.0.1:{gateway.port}")
     result = await _finish(hass, result, freezer)
+    assert result["step_id"] == "pair_gateway"
+    assert result["errors"] == {"base": "pair_connection_refused"}
+    placeholders = result["description_placeholders"]
+    assert placeholders["host"] == "127.0.0.1"
+    assert placeholders["host_port"] == str(gateway.port)
+    assert placeholders["port"] == "25050"
+    assert "signing_keys" not in entry.data
+
+
+async def test_pairing_times_out_when_nothing_answers(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, freezer: Any
+) -> None:
+    entry = await setup_entry()
+    with silent_port() as port:
+        result = await _finish(hass, await _pair(hass, entry, f"127.0.0.1:{port}"), freezer)
     assert result["errors"] == {"base": "pair_timeout"}
+
+
+@pytest.mark.parametrize("ha_cancels", [True, False], ids=["ha_cancels", "flow_cancels"])
+async def test_closing_the_dialog_stops_the_pairing(  # noqa: PLR0917
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    freezer: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    ha_cancels: bool,
+) -> None:
+    """The user closes the progress dialog: no connection is tried any more, no key taken.
+
+    Home Assistant cancels the task of a progress step itself; without that (an older
+    release, a task it does not know) the flow's ``async_remove`` must.
+    """
+    if not ha_cancels:
+        monkeypatch.setattr(FlowHandler, "async_cancel_progress_task", lambda _self: None)
+    entry = await setup_entry()
+    gateway = velux_sim.netcom(GATEWAY_ID)
+    gateway.button_pressed = False
+    result = await _pair(hass, entry, f"127.0.0.1:{gateway.port}")
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    for _ in range(3):  # knocking on the closed port
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        for _ in range(20):
+            await asyncio.sleep(0)
+    hass.config_entries.options.async_abort(result["flow_id"])
+    # The listener opens now: the abandoned pairing must not take a key from the gateway.
+    gateway.button_pressed = True
+    assert await gateway.open()
+    for _ in range(5):
+        freezer.tick(timedelta(seconds=1))
+        async_fire_time_changed(hass)
+        for _ in range(50):
+            await asyncio.sleep(0)
+    await hass.async_block_till_done()
+    assert gateway.connections == 0
+    assert gateway.pairings == 0
+    assert "signing_keys" not in entry.data
 
 
 @pytest.mark.parametrize("host", ["", "not a host", "10.0.0.1:99999", "[::1"])
@@ -482,3 +540,57 @@ async def test_keys_need_a_loaded_entry(hass: HomeAssistant, velux_sim: VeluxSim
         result = await open_options(hass, entry, step)
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "not_loaded"
+
+
+@pytest.mark.parametrize("source", ["reauth", "reconfigure"])
+async def test_new_credentials_keep_the_keys_and_the_nonces(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, source: str
+) -> None:
+    """A new password changes the credentials and tokens only: the gateway stays paired."""
+    sign_key_id = velux_sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
+    keys = {
+        GATEWAY_ID: {"sign_key_id": sign_key_id, "hash_sign_key": base64.b64encode(KEY).decode()}
+    }
+    entry = await setup_entry(make_entry(velux_sim, signing_keys=keys))
+    await hass.services.async_call(
+        "cover", "open_cover", {"entity_id": resolve(hass, WINDOW)}, blocking=True
+    )
+    nonce_state = entry.data["signing_nonce"]
+    old_token = entry.data[CONF_TOKEN]
+    velux_sim.set_password("new-password")
+
+    if source == "reauth":
+        result = await entry.start_reauth_flow(hass)
+        assert result["step_id"] == "reauth_confirm"
+        answer: dict[str, Any] = {CONF_PASSWORD: "new-password"}
+    else:
+        result = await entry.start_reconfigure_flow(hass)
+        assert result["step_id"] == "reconfigure"
+        answer = user_input(
+            velux_sim, **{CONF_USERNAME: DEMO_USERNAME, CONF_PASSWORD: "new-password"}
+        )
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], answer)
+    await hass.async_block_till_done()
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == f"{source}_successful"
+    assert entry.data[CONF_PASSWORD] == "new-password"
+    assert entry.data[CONF_TOKEN] != old_token
+    assert entry.data["signing_keys"] == keys
+    assert entry.data["signing_nonce"] == nonce_state
+    issues = ir.async_get(hass)
+    assert issues.async_get_issue(DOMAIN, f"signing_key_{entry.entry_id}_{GATEWAY_ID}") is None
+    # Reloaded, in the same second: the window still opens, with a pair never used before
+    # (the simulator refuses a reused one with code 28).
+    window = current(hass, WINDOW)
+    assert window is not None
+    assert window.attributes["supported_features"] & CoverEntityFeature.OPEN
+    await hass.services.async_call(
+        "cover",
+        "set_cover_position",
+        {"entity_id": resolve(hass, WINDOW), "position": 40},
+        blocking=True,
+    )
+    assert velux_sim.target(WINDOW_ID) == 40
+    first, second = (body["home"]["modules"][0] for body in velux_sim.setstate_bodies)
+    assert (first["timestamp"], first["nonce"]) != (second["timestamp"], second["nonce"])

@@ -21,8 +21,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
-from syrupy.assertion import SnapshotAssertion
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.velux_homely.api.errors import SignatureRequiredError
 from custom_components.velux_homely.const import DOMAIN
@@ -39,9 +38,9 @@ from simulator.velux import (
     WINDOW_ID,
     VeluxSimulator,
 )
-from tests.helpers import Ent, current, state_of
+from tests.helpers import Ent, act, current, state_of
 
-from .conftest import SetupEntry, Tick, calls, make_entry, runtime_of
+from .conftest import SetupEntry, SnapshotEntities, Tick, calls, make_entry, runtime_of
 from .entities import AWNING, BLIND, CABIN_SHUTTER, SHUTTER, WINDOW, cover
 
 HOMESTATUS = "/api/homestatus"
@@ -68,11 +67,7 @@ def setstate_body(module_id: str, position: int, bridge: str = GATEWAY_ID) -> di
 
 
 async def call(hass: HomeAssistant, service: str, entity: Ent | list[Ent], **data: Any) -> None:
-    entities = entity if isinstance(entity, list) else [entity]
-    entity_ids = [one.entity_id(hass) for one in entities]
-    await hass.services.async_call(
-        COVER_DOMAIN, service, {ATTR_ENTITY_ID: entity_ids, **data}, blocking=True
-    )
+    await act(hass, COVER_DOMAIN, service, entity, **data)
 
 
 def shown(hass: HomeAssistant, entity: Ent) -> tuple[str, int | None]:
@@ -97,15 +92,8 @@ def keyed_entry(sim: VeluxSimulator, **options: Any) -> MockConfigEntry:
     )
 
 
-@pytest.mark.usefixtures("enable_all_entities")
-async def test_snapshot(
-    hass: HomeAssistant,
-    setup_entry: SetupEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    entry = await setup_entry(platforms=(Platform.COVER,))
-    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+async def test_snapshot(hass: HomeAssistant, snapshot_entities: SnapshotEntities) -> None:
+    await snapshot_entities(Platform.COVER)
     assert shown(hass, SHUTTER) == (CoverState.OPEN, 100)
     window = current(hass, WINDOW)
     assert window is not None
@@ -153,6 +141,31 @@ async def test_a_roof_window_without_key_closes_and_stops_only(
         setstate_body(WINDOW_ID, 0),
         setstate_body(WINDOW_ID, -1),
     ]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"sign_key_id": "not base64!", "hash_sign_key": b64(KEY)},
+        {"sign_key_id": b64(KEY_ID), "hash_sign_key": b64(bytes(31))},
+        {"sign_key_id": b64(KEY_ID)},
+        "garbage",
+    ],
+    ids=["bad_id", "short_key", "missing_key", "not_a_mapping"],
+)
+async def test_an_unusable_stored_key_keeps_the_repair_issue_open(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, stored: Any
+) -> None:
+    """A key that cannot sign does not open the windows: the issue says how to get one."""
+    entry = await setup_entry(
+        make_entry(velux_sim, signing_keys={GATEWAY_ID: stored}), platforms=(Platform.COVER,)
+    )
+    window = current(hass, WINDOW)
+    assert window is not None
+    assert not window.attributes[ATTR_SUPPORTED_FEATURES] & CoverEntityFeature.OPEN
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"signing_key_{entry.entry_id}_{GATEWAY_ID}")
+    assert issue is not None
+    assert issue.translation_key == "signing_key_missing"
 
 
 async def test_a_roof_window_with_its_key_opens_signed(
@@ -238,6 +251,70 @@ async def test_windows_of_a_group_open_in_one_signed_setstate(
     assert velux_sim.target(WINDOW_ID) == 100
     assert velux_sim.target(SECOND_WINDOW_ID) == 100
     assert shown(hass, cover(SECOND_WINDOW_ID))[0] == CoverState.OPENING
+
+
+THIRD_WINDOW_ID = "5636133219200998"
+
+
+async def test_a_cover_group_of_three_roof_windows_opens_in_one_setstate(
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """A cover group made in Home Assistant (its ``group`` cover platform) opens them all.
+
+    One setstate: the three windows share one timestamp with nonces 0, 1 and 2.
+    """
+    for module_id, name in ((SECOND_WINDOW_ID, "Attic window"), (THIRD_WINDOW_ID, "Loft window")):
+        velux_sim.add_module(
+            HOME_ID,
+            {
+                "id": module_id,
+                "type": "NXO",
+                "name": name,
+                "bridge": GATEWAY_ID,
+                "room_id": BEDROOM_ID,
+                "velux_type": "window",
+            },
+        )
+    windows = [WINDOW, cover(SECOND_WINDOW_ID), cover(THIRD_WINDOW_ID)]
+    await setup_entry(keyed_entry(velux_sim), platforms=(Platform.COVER,))
+    group_entry = MockConfigEntry(
+        domain="group",
+        title="Roof windows",
+        options={
+            "group_type": "cover",
+            "name": "Roof windows",
+            "entities": [window.entity_id(hass) for window in windows],
+            "hide_members": False,
+        },
+    )
+    group_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(group_entry.entry_id)
+    await hass.async_block_till_done()
+    group = entity_registry.async_get_entity_id(COVER_DOMAIN, "group", group_entry.entry_id)
+    assert group is not None
+    group_state = hass.states.get(group)
+    assert group_state is not None
+    assert group_state.attributes[ATTR_SUPPORTED_FEATURES] & CoverEntityFeature.OPEN
+
+    await hass.services.async_call(
+        COVER_DOMAIN, SERVICE_OPEN_COVER, {ATTR_ENTITY_ID: group}, blocking=True
+    )
+
+    assert len(velux_sim.setstate_bodies) == 1
+    modules = velux_sim.setstate_bodies[0]["home"]["modules"]
+    assert sorted(module["id"] for module in modules) == sorted(
+        [WINDOW_ID, SECOND_WINDOW_ID, THIRD_WINDOW_ID]
+    )
+    assert len({module["timestamp"] for module in modules}) == 1
+    assert sorted(module["nonce"] for module in modules) == [0, 1, 2]
+    assert all(module["target_position"] == 100 for module in modules)
+    for module_id in (WINDOW_ID, SECOND_WINDOW_ID, THIRD_WINDOW_ID):
+        assert velux_sim.target(module_id) == 100  # every signature checked out
+    await hass.async_block_till_done()
+    assert [shown(hass, window)[0] for window in windows] == [CoverState.OPENING] * 3
 
 
 async def test_opening_in_rain_is_refused_unless_allowed(
@@ -333,6 +410,26 @@ async def test_a_movement_is_confirmed_with_few_polls(
     assert calls(velux_sim, seen) == [HOME_STATUS, CABIN_STATUS]
 
 
+async def test_confirmation_polls_of_a_single_home_account_are_counted(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    velux_sim.remove_home(SMALL_HOME_ID)
+    await setup_entry(platforms=(Platform.COVER,))
+    await tick(20)
+    seen = len(velux_sim.requests)
+    await call(hass, SERVICE_SET_COVER_POSITION, SHUTTER, **{ATTR_POSITION: 40})
+    for _ in range(25):
+        await tick(1)
+    assert shown(hass, SHUTTER) == (CoverState.OPEN, 40)
+    # Every read after the command confirmed it (the normal poll is due at 60 s).
+    assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS, HOME_STATUS]
+    assert runtime_of_entry(hass).polls_for_commands == 3
+    # The normal poll that follows is not counted.
+    await tick(60)
+    assert calls(velux_sim, seen).count(HOME_STATUS) == 4
+    assert runtime_of_entry(hass).polls_for_commands == 3
+
+
 def runtime_of_entry(hass: HomeAssistant) -> Any:
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     return runtime_of(entry).coordinator  # type: ignore[arg-type]
@@ -421,6 +518,23 @@ async def test_a_module_moved_to_another_bridge_is_commanded_through_it(
         setstate_body(SHUTTER_ID, 0, bridge=second_gateway),
     ]
     assert calls(velux_sim, seen)[:2] == [SETSTATE, "/api/homesdata"]
+    assert velux_sim.target(SHUTTER_ID) == 0
+
+
+async def test_the_bridge_homestatus_reports_is_used_at_once(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """homestatus already says the shutter moved to the other gateway; homesdata is older."""
+    second_gateway = "70:ee:50:3a:9f:9f"
+    velux_sim.add_module(HOME_ID, {"id": second_gateway, "type": "NXG", "name": "Second gateway"})
+    await setup_entry(platforms=(Platform.COVER,))
+    velux_sim.set_bridge(SHUTTER_ID, second_gateway)
+    await tick(60)  # a normal poll: homestatus only (homesdata is read every 30 minutes)
+    seen = len(velux_sim.requests)
+    await call(hass, SERVICE_CLOSE_COVER, SHUTTER)
+    # One setstate, through the current bridge; no refusal, no topology read.
+    assert velux_sim.setstate_bodies == [setstate_body(SHUTTER_ID, 0, bridge=second_gateway)]
+    assert calls(velux_sim, seen) == [SETSTATE]
     assert velux_sim.target(SHUTTER_ID) == 0
 
 

@@ -30,7 +30,7 @@ from simulator.velux import (
     SMALL_HOME_ID,
     VeluxSimulator,
 )
-from tests.helpers import current, find_device, resolve, state_of
+from tests.helpers import act, current, find_device, state_of
 
 from .conftest import SetupEntry, Tick, calls, make_entry, settle
 from .entities import BLIND, CABIN_SHUTTER, SHUTTER, WINDOW, cover
@@ -163,6 +163,35 @@ async def test_one_home_failing_leaves_the_others_available(
     assert state_of(hass, CABIN_SHUTTER) == "closed"
 
 
+async def test_a_failing_confirmation_poll_leaves_the_other_home_available(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """The cabin's share is revoked right after a command: only the cabin goes away."""
+    await setup_entry(platforms=(Platform.COVER,))
+    await tick(20)
+    await act(hass, "cover", "open_cover", CABIN_SHUTTER)
+    velux_sim.revoked_homes.add(SMALL_HOME_ID)
+    seen = len(velux_sim.requests)
+    await tick(3)  # the confirmation poll reads the cabin only, and fails
+    assert calls(velux_sim, seen) == [f"{HOMESTATUS}:{SMALL_HOME_ID}"]
+    assert state_of(hass, CABIN_SHUTTER) == STATE_UNAVAILABLE
+    state = current(hass, SHUTTER)
+    assert state is not None
+    assert (state.state, state.attributes["current_position"]) == ("open", 100)
+    # Its movement is not followed any more (no read every few seconds of a home that
+    # fails); the next normal poll reads both homes: the home's news shows, the cabin
+    # stays away.
+    velux_sim.set_position(SHUTTER_ID, 60)
+    seen = len(velux_sim.requests)
+    for _ in range(40):
+        await tick(1)
+    assert calls(velux_sim, seen) == [f"{HOMESTATUS}:{HOME_ID}", f"{HOMESTATUS}:{SMALL_HOME_ID}"]
+    state = current(hass, SHUTTER)
+    assert state is not None
+    assert (state.state, state.attributes["current_position"]) == ("open", 60)
+    assert state_of(hass, CABIN_SHUTTER) == STATE_UNAVAILABLE
+
+
 async def test_rate_limit_keeps_values_and_backs_off(
     hass: HomeAssistant,
     velux_sim: VeluxSimulator,
@@ -171,12 +200,7 @@ async def test_rate_limit_keeps_values_and_backs_off(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await setup_entry(platforms=(Platform.COVER,))
-    await hass.services.async_call(
-        "cover",
-        "set_cover_position",
-        {"entity_id": resolve(hass, SHUTTER), "position": 40},
-        blocking=True,
-    )
+    await act(hass, "cover", "set_cover_position", SHUTTER, position=40)
     assert state_of(hass, SHUTTER) == "closing"
     # "Concurrency limit" (code 11) hints at 60 s: we wait at least 5 minutes.
     velux_sim.rate_limit_next(2, kind="error11", path=HOMESTATUS)
@@ -218,12 +242,7 @@ async def test_command_while_backing_off_waits_for_the_next_poll(
     seen = len(velux_sim.requests)
 
     # The command is sent and its target shows at once, but nothing is polled for it.
-    await hass.services.async_call(
-        "cover",
-        "set_cover_position",
-        {"entity_id": resolve(hass, SHUTTER), "position": 40},
-        blocking=True,
-    )
+    await act(hass, "cover", "set_cover_position", SHUTTER, position=40)
     assert calls(velux_sim, seen) == [SETSTATE]
     assert state_of(hass, SHUTTER) == "closing"
     runtime = entry.runtime_data
@@ -430,17 +449,13 @@ async def test_no_secret_in_debug_logs(
         ),
         platforms=(Platform.COVER,),
     )
-    await hass.services.async_call(
-        "cover", "open_cover", {"entity_id": resolve(hass, WINDOW)}, blocking=True
-    )
+    await act(hass, "cover", "open_cover", WINDOW)
     signature = velux_sim.setstate_bodies[-1]["home"]["modules"][0]["hash_target_position"]
     first = dict(entry.data[CONF_TOKEN])
     velux_sim.expire_access_tokens()
     await tick(60)
     second = dict(entry.data[CONF_TOKEN])
-    await hass.services.async_call(
-        "cover", "close_cover", {"entity_id": resolve(hass, SHUTTER)}, blocking=True
-    )
+    await act(hass, "cover", "close_cover", SHUTTER)
     assert "Finished fetching" in caplog.text
     for secret in (
         DEMO_PASSWORD,

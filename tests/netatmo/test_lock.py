@@ -8,15 +8,12 @@ from homeassistant.components.lock import DOMAIN as LOCK_DOMAIN, LockState
 from homeassistant.const import ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import snapshot_platform
-from syrupy.assertion import SnapshotAssertion
 
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, VeluxSimulator
 from tests.helpers import resolve, state_of
 
-from .conftest import SetupEntry, Tick, make_entry
+from .conftest import SetupEntry, SnapshotEntities, Tick, make_entry
 from .entities import DEPARTURE, SHUTTER
 
 LOCK = DEPARTURE
@@ -30,14 +27,8 @@ async def call(hass: HomeAssistant, service: str) -> None:
     )
 
 
-async def test_snapshot(
-    hass: HomeAssistant,
-    setup_entry: SetupEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    entry = await setup_entry(platforms=(Platform.LOCK,))
-    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+async def test_snapshot(hass: HomeAssistant, snapshot_entities: SnapshotEntities) -> None:
+    await snapshot_entities(Platform.LOCK)
 
 
 async def test_locking_runs_away_and_closes_the_openers(

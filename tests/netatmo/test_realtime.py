@@ -20,10 +20,10 @@ from simulator.velux import (
     SMALL_HOME_ID,
     VeluxSimulator,
 )
-from tests.helpers import current, resolve, state_of
+from tests.helpers import act, current, state_of
 
 from .conftest import SetupEntry, Tick, calls, runtime_of
-from .entities import RAIN, SHUTTER, TEMPERATURE
+from .entities import CABIN_RAIN, CABIN_SHUTTER, RAIN, SHUTTER, TEMPERATURE
 
 HOMESTATUS = "/api/homestatus"
 
@@ -71,12 +71,7 @@ async def test_a_command_is_confirmed_by_the_pushes(
 ) -> None:
     await pushed(hass, velux_sim, setup_entry)
     seen = len(velux_sim.requests)
-    await hass.services.async_call(
-        "cover",
-        "set_cover_position",
-        {"entity_id": resolve(hass, SHUTTER), "position": 40},
-        blocking=True,
-    )
+    await act(hass, "cover", "set_cover_position", SHUTTER, position=40)
     assert state_of(hass, SHUTTER) == CoverState.CLOSING
     for _ in range(17):  # 18 s of travel
         await tick(1)
@@ -90,6 +85,40 @@ async def test_a_command_is_confirmed_by_the_pushes(
     assert [path for path in calls(velux_sim, seen) if path.startswith(HOMESTATUS)] == []
     await tick(120)  # no fallback poll once the arrival was pushed
     assert [path for path in calls(velux_sim, seen) if path.startswith(HOMESTATUS)] == []
+
+
+async def test_a_slow_movement_without_pushes_is_followed_to_its_target(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """The socket is up but says nothing; the move (150 s) outlasts the fallback.
+
+    Right after the fallback read, an event names the home without saying what
+    changed: that read, a moment later, sees the shutter at the same position, which
+    must not make it look stopped.
+    """
+    entry = await pushed(hass, velux_sim, setup_entry)
+    realtime = runtime_of(entry).realtime
+    velux_sim.ws_push_paused = True
+    velux_sim.move_speed = 0.4  # 100 -> 40 takes 150 s; 64 % from 89 s to 91 s
+    seen = len(velux_sim.requests)
+    await act(hass, "cover", "set_cover_position", SHUTTER, position=40)
+    hinted = False
+    for _ in range(330):  # 165 s, half a second at a time
+        await tick(0.5)
+        assert state_of(hass, SHUTTER) == CoverState.CLOSING or velux_sim.position(SHUTTER_ID) == 40
+        if not hinted and any(path.startswith(HOMESTATUS) for path in calls(velux_sim, seen)):
+            hinted = True
+            events = realtime.events + 1
+            await velux_sim.ws_send_raw(
+                {"push_type": "embedded_json", "extra_params": {"home_id": HOME_ID}}
+            )
+            await until(lambda: realtime.events >= events)  # noqa: B023 - awaited here
+    assert hinted
+    state = current(hass, SHUTTER)
+    assert state is not None
+    assert (state.state, state.attributes[ATTR_CURRENT_POSITION]) == (CoverState.OPEN, 40)
+    reads = [path for path in calls(velux_sim, seen) if path.startswith(HOMESTATUS)]
+    assert 0 < len(reads) <= 8
 
 
 async def test_polling_stretches_while_push_is_healthy_and_comes_back_without(
@@ -140,6 +169,35 @@ async def test_an_event_of_unknown_layout_reads_its_home(
     await tick(1)
     assert state_of(hass, TEMPERATURE) == "19.9"
     assert calls(velux_sim, seen) == [f"{HOMESTATUS}:{HOME_ID}"]
+
+
+async def test_a_hinted_home_failing_leaves_the_others_available(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """A hint for the cabin, whose share was just revoked: only the cabin goes away.
+
+    With push up the next read of every home is 30 minutes away: the home must not be
+    unavailable meanwhile.
+    """
+    await pushed(hass, velux_sim, setup_entry)
+    velux_sim.ws_unknown_layout = True
+    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime  # type: ignore[arg-type]
+    events = realtime.events
+    velux_sim.set_raining(SMALL_HOME_ID, True)
+    velux_sim.revoked_homes.add(SMALL_HOME_ID)
+    await until(lambda: realtime.events > events)
+    seen = len(velux_sim.requests)
+    await tick(1)
+    assert calls(velux_sim, seen) == [f"{HOMESTATUS}:{SMALL_HOME_ID}"]
+    assert state_of(hass, CABIN_RAIN) == "unavailable"
+    assert state_of(hass, CABIN_SHUTTER) == "unavailable"
+    assert state_of(hass, SHUTTER) == CoverState.OPEN
+    assert state_of(hass, RAIN) == "off"
+    # Pushes of the home still show.
+    velux_sim.ws_unknown_layout = False
+    velux_sim.set_raining(HOME_ID, True)
+    await until(lambda: state_of(hass, RAIN) == "on")
+    assert state_of(hass, CABIN_SHUTTER) == "unavailable"
 
 
 async def test_extra_params_as_a_json_string(

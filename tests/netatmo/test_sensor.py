@@ -10,13 +10,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
-from syrupy.assertion import SnapshotAssertion
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from simulator.velux import BEDROOM_ID, SENSOR_ID, SWITCH_ID, VeluxSimulator
 from tests.helpers import Ent, device_of, state_of
 
-from .conftest import HOMESTATUS, SetupEntry, Tick
+from .conftest import HOMESTATUS, SetupEntry, SnapshotEntities, Tick
 from .entities import (
     CABIN_WIFI,
     GATEWAY_LAST_SEEN,
@@ -28,15 +27,8 @@ from .entities import (
 )
 
 
-@pytest.mark.usefixtures("enable_all_entities")
-async def test_snapshot(
-    hass: HomeAssistant,
-    setup_entry: SetupEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    entry = await setup_entry(platforms=(Platform.SENSOR,))
-    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+async def test_snapshot(hass: HomeAssistant, snapshot_entities: SnapshotEntities) -> None:
+    await snapshot_entities(Platform.SENSOR)
     assert state_of(hass, sensor(SENSOR_ID, "temperature")) == "21.5"
 
 

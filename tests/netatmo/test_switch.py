@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
-from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, Platform
+from homeassistant.const import STATE_OFF, STATE_ON, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import snapshot_platform
-from syrupy.assertion import SnapshotAssertion
 
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, WINDOW_ID, VeluxSimulator
-from tests.helpers import Ent, current, state_of
+from tests.helpers import Ent, act, current, state_of
 
-from .conftest import SetupEntry, Tick
+from .conftest import SetupEntry, SnapshotEntities, Tick
 from .entities import SHUTTER_SILENT, SHUTTER_VENTILATION, WINDOW_VENTILATION
 
 SILENT = SHUTTER_SILENT
@@ -21,20 +18,11 @@ VENTILATION = WINDOW_VENTILATION
 
 
 async def call(hass: HomeAssistant, service: str, entity: Ent) -> None:
-    await hass.services.async_call(
-        SWITCH_DOMAIN, service, {ATTR_ENTITY_ID: entity.entity_id(hass)}, blocking=True
-    )
+    await act(hass, SWITCH_DOMAIN, service, entity)
 
 
-@pytest.mark.usefixtures("enable_all_entities")
-async def test_snapshot(
-    hass: HomeAssistant,
-    setup_entry: SetupEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    entry = await setup_entry(platforms=(Platform.SWITCH,))
-    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+async def test_snapshot(hass: HomeAssistant, snapshot_entities: SnapshotEntities) -> None:
+    await snapshot_entities(Platform.SWITCH)
     # Ventilation exists for roof windows only.
     assert current(hass, SHUTTER_VENTILATION) is None
 

@@ -17,11 +17,10 @@ import pytest
 from custom_components.velux_homely.api.errors import (
     CommandError,
     PairingKeyTableFullError,
-    PairingTimeoutError,
 )
 from custom_components.velux_homely.api.netatmo import NetatmoClient, PositionMove
 from custom_components.velux_homely.api.netatmo_signing import SigningKey
-from custom_components.velux_homely.api.netcom import async_pair
+from custom_components.velux_homely.api.netcom import PairingConnectionRefusedError, async_pair
 from simulator.velux import (
     DEMO_PASSWORD,
     DEMO_USERNAME,
@@ -73,7 +72,7 @@ async def test_retrieve_key_opens_the_listener_and_pairing_fills_the_table(
     assert sim.netcom(GATEWAY_ID) is netcom
     assert not netcom.is_open
     # Before retrieve_key the port refuses connections.
-    with pytest.raises(PairingTimeoutError):
+    with pytest.raises(PairingConnectionRefusedError):
         await pair(sim, timeout=0.15)
 
     await client.async_retrieve_key(HOME_ID, GATEWAY_ID)
@@ -106,7 +105,7 @@ async def test_button_not_pressed(sim: VeluxSimulator, client: NetatmoClient) ->
     await client.async_retrieve_key(HOME_ID, GATEWAY_ID)
     assert sim.retrieve_key_requests == [GATEWAY_ID]
     assert not sim.netcom(GATEWAY_ID).is_open
-    with pytest.raises(PairingTimeoutError):
+    with pytest.raises(PairingConnectionRefusedError):
         await pair(sim, timeout=0.15)
     assert sim.signing_keys == {}
 
@@ -119,7 +118,7 @@ async def test_window_on_the_simulated_clock(sim: VeluxSimulator, client: Netatm
     assert netcom.is_open
     sim.advance(1.5)
     assert not netcom.is_open
-    with pytest.raises(PairingTimeoutError):
+    with pytest.raises(PairingConnectionRefusedError):
         await pair(sim, timeout=0.15)
     # A second retrieve_key opens it again.
     await client.async_retrieve_key(HOME_ID, GATEWAY_ID)
@@ -214,7 +213,7 @@ async def test_stop_closes_listeners(socket_enabled: None) -> None:
     port = netcom.port
     await sim.stop()
     assert not netcom.is_open
-    with pytest.raises(PairingTimeoutError):
+    with pytest.raises(PairingConnectionRefusedError):
         await async_pair("127.0.0.1", port, timeout=0.1, connect_retry=0.02)
 
 

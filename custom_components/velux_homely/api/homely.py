@@ -7,8 +7,10 @@ full login. Nothing here logs or raises a token or the password.
 
 Reads of ``/home`` go through a :class:`~.throttle.ReadThrottle` per location: at most
 two in any 15 minutes, and after a 429 no read before ``retryAfter`` (doubling while the
-limit lasts, up to 15 minutes). A read the budget does not allow is not sent: it raises
-:class:`~.errors.ReadHeldBackError` with the time it may go.
+limit lasts, the doubling up to 15 minutes; a longer ``retryAfter`` is waited out). A read
+the budget does not allow is not sent: it raises :class:`~.errors.ReadHeldBackError` with
+the time it may go. A 429 of the token endpoints (:class:`TokenRateLimitedError`) is not
+charged to the location: nothing was asked of ``/home``.
 
 Only a 401 on login means refused credentials (:class:`AuthenticationError`, which asks the
 user for new ones). A refresh the server refuses (400 "Refresh token expired", 401) leads to
@@ -61,7 +63,8 @@ location in any window of this many seconds."""
 RATE_LIMIT_FALLBACK: Final = 60.0
 """Wait (seconds) after a 429 without ``retryAfter``."""
 RATE_LIMIT_CAP: Final = 15 * 60.0
-"""Longest wait (seconds) after rate-limit answers in a row."""
+"""Longest wait (seconds) our doubling reaches after rate-limit answers in a row (the
+cloud's own ``retryAfter`` is honoured even when longer)."""
 _DEFAULT_ACCESS_LIFETIME: Final = 60.0
 _DEFAULT_REFRESH_LIFETIME: Final = 1800.0
 
@@ -113,6 +116,10 @@ def _retry_after(body: Any, headers: Mapping[str, str]) -> float | None:
         if seconds >= 0:
             return seconds
     return None
+
+
+class TokenRateLimitedError(RateLimitedError):
+    """The token endpoint (login or refresh) answered 429: no resource was asked."""
 
 
 class _RefreshRefused(Exception):
@@ -246,7 +253,7 @@ class HomelyClient:
         """POST to a token endpoint and return the answer.
 
         Raises :class:`AuthenticationError` for a 401 on login, :class:`_RefreshRefused`
-        for a 400/401 on refresh, :class:`RateLimitedError` for a 429 and
+        for a 400/401 on refresh, :class:`TokenRateLimitedError` for a 429 and
         :class:`CommunicationError` for anything else (a 403 or a maintenance page is not
         a verdict on the credentials).
         """
@@ -255,7 +262,7 @@ class HomelyClient:
             return body
         message = _error_message(body, status)
         if status == 429:
-            raise RateLimitedError(
+            raise TokenRateLimitedError(
                 f"Homely rate limited {path}", retry_after=_retry_after(body, headers)
             )
         if path == PATH_LOGIN and status == 401:
@@ -300,10 +307,14 @@ class HomelyClient:
             raise ReadHeldBackError(
                 f"Homely /home of {location_id} held back for {wait:.0f} s", retry_after=wait
             )
+        # A token first: a rate-limited token endpoint sends nothing to /home.
+        token = await self.async_get_access_token()
         throttle.note_request(location_id)
         self.calls["home"] += 1
         try:
-            body = await self._get(f"{PATH_HOME}/{location_id}")
+            body = await self._get(f"{PATH_HOME}/{location_id}", token=token)
+        except TokenRateLimitedError:
+            raise
         except RateLimitedError as err:
             err.retry_after = throttle.note_limited(location_id, err.retry_after)
             raise
@@ -311,9 +322,10 @@ class HomelyClient:
         throttle.note_success(location_id)
         return home
 
-    async def _get(self, path: str) -> Any:
+    async def _get(self, path: str, *, token: str | None = None) -> Any:
         """GET a resource with the access token; one retry with a new token on a 401."""
-        token = await self.async_get_access_token()
+        if token is None:
+            token = await self.async_get_access_token()
         status, body, headers = await self._request("GET", path, token=token)
         if status == 401:
             _LOGGER.debug("Homely refused the access token on %s: fetching a new one", path)

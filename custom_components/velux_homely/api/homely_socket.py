@@ -1,10 +1,22 @@
 """Live events of one Homely location over Socket.IO, with a supervisor that reconnects.
 
-One :class:`HomelyLiveClient` owns at most one connection for its location at any time:
-its :meth:`~HomelyLiveClient.run` coroutine (one task) connects, waits for the connection
-to end, then reconnects with a fresh access token after an exponential backoff. The server
-ends connections itself ("io server disconnect") on token expiry and rate limiting, and the
-library does not reconnect those, so automatic reconnection of the library stays off.
+One :class:`HomelyLiveClient` owns at most one connection for its location at any time
+(two during the second or so of a renewal): its :meth:`~HomelyLiveClient.run` coroutine
+(one task) connects, renews the connection before its token expires, and reconnects when
+the session ends. The server ends connections itself ("io server disconnect") on token
+expiry and rate limiting, and the library does not reconnect those, so automatic
+reconnection of the library stays off.
+
+When to reconnect:
+
+* a session (a first connection and its renewals) that was up ``stable_after`` seconds
+  and then ended is replaced at once (with a fresh token after a server disconnect): a
+  drop at token expiry is normal;
+* refusals, errors, and a connection the server ends within ``stable_after`` seconds of
+  opening (a refusal in all but name) wait an exponential backoff, never shorter than the
+  cloud's ``retryAfter``;
+* a renewal that fails keeps the connection it was to replace and is tried again after a
+  growing delay (the cloud's ``retryAfter`` honoured), not in a loop.
 
 The access token travels in the connection URL (``token=Bearer <token>``), so the
 Socket.IO/Engine.IO loggers are switched off for our clients and a filter redacts tokens
@@ -123,6 +135,7 @@ class HomelyLiveClient:
         connect_timeout: float = 15.0,
         stop_grace: float = 2.0,
         rollover_lead: float = 5.0,
+        renewal_backoff_max: float = 900.0,
         clock: Callable[[], float] = monotonic,
     ) -> None:
         """Prepare the supervisor; :meth:`run` starts it."""
@@ -136,9 +149,13 @@ class HomelyLiveClient:
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
         self.stable_after = stable_after
-        """A connection that lived this long and then ended is replaced at once."""
+        """A session up this long and then ended is replaced at once; a shorter one counts
+        as a refusal (backoff)."""
         self.rollover_lead = rollover_lead
         """Seconds before its token expires at which a connection is replaced by a new one."""
+        self.renewal_backoff_max = renewal_backoff_max
+        """Longest wait (seconds) between two attempts of a failing renewal (the connection
+        to replace is still up meanwhile)."""
         self.connect_timeout = connect_timeout
         self.stop_grace = stop_grace
         """Seconds a connection attempt may go on after :meth:`stop` before it is cancelled."""
@@ -146,11 +163,15 @@ class HomelyLiveClient:
         self._stop = asyncio.Event()
         self._connections: set[_Connection] = set()
         self._connect_task: asyncio.Future[Any] | None = None
+        self._last_token: str | None = None
+        """The token of the latest connection (the one the server may have ended)."""
         self.connected = False
         self.connects = 0
         """Successful connections so far (renewals not counted)."""
         self.rollovers = 0
         """Connections replaced before their token expired."""
+        self.renewal_failures = 0
+        """Renewals that failed (each one tried again later)."""
         self.attempts = 0
         """Connection attempts so far (successful or not)."""
         self.events = 0
@@ -158,9 +179,9 @@ class HomelyLiveClient:
         self.last_disconnect_reason: str | None = None
         self.last_error: str | None = None
         self.next_delay: float | None = None
+        """The wait before the next attempt while one is pending."""
         self.last_delay: float | None = None
         """The wait before the latest reconnection (0: at once)."""
-        """The wait before the next attempt while one is pending."""
 
     @property
     def stopping(self) -> bool:
@@ -175,10 +196,11 @@ class HomelyLiveClient:
     async def run(self) -> None:
         """Keep one connection up until :meth:`stop`; reconnect after any end.
 
-        A connection that lived ``stable_after`` seconds and then ended (the server ends
-        it when its token expires) is replaced at once; refusals and errors back off
-        exponentially. A new token is fetched only when the held one is about to expire
-        or the server refused it.
+        A session that was up ``stable_after`` seconds and then ended (the server ends a
+        connection whose token expired, a network blip) is replaced at once; refusals,
+        errors and sessions the server ends sooner back off exponentially. A new token is
+        fetched when the held one is about to expire, the server refused it, or the
+        server ended the session (on token expiry or rate limiting, says the service).
         """
         _install_log_filter()
         delay = self.backoff_initial
@@ -188,12 +210,14 @@ class HomelyLiveClient:
             wait = delay
             lived = 0.0
             try:
-                token = await self._client.async_get_access_token(rejected=rejected)
+                token = await self._client.async_get_access_token(
+                    rejected=rejected, min_validity=self._min_validity
+                )
                 rejected = None
                 lived = await self._session(token)
                 if self.last_disconnect_reason == SERVER_DISCONNECT:
                     # The server ends connections on token expiry: the next one renews it.
-                    rejected = token
+                    rejected = self._last_token
             except AuthenticationError as err:
                 self.last_error = "authentication failed"
                 _LOGGER.warning(
@@ -220,7 +244,7 @@ class HomelyLiveClient:
             if self._stop.is_set():
                 break
             if lived >= self.stable_after:
-                # A healthy connection ended (token expiry, a server restart): at once.
+                # A session that was up ended (token expiry, a server restart): at once.
                 wait, delay = 0.0, self.backoff_initial
             else:
                 delay = min(max(delay, wait) * 2, self.backoff_max)
@@ -235,11 +259,16 @@ class HomelyLiveClient:
                     await asyncio.wait_for(self._stop.wait(), wait)
             self.next_delay = None
 
-    def _rollover_in(self, connection: _Connection) -> float | None:
-        """Return the seconds until a connection's token must be replaced (None: never)."""
+    @property
+    def _min_validity(self) -> float:
+        """Seconds a token must still be valid to open (or renew) a connection with it."""
+        return self.rollover_lead * 3
+
+    def _renew_at(self, connection: _Connection) -> float | None:
+        """Return when a connection is to be replaced by a new one (None: never)."""
         if connection.expires_at is None:
             return None
-        return max(connection.expires_at - self.rollover_lead - self._clock(), 0.0)
+        return connection.expires_at - self.rollover_lead
 
     async def _session(self, token: str) -> float:
         """Connect, then keep the location connected across token expiries.
@@ -248,23 +277,28 @@ class HomelyLiveClient:
         token and the old one closed once the new one is up (a second or so of overlap):
         the server never ends a connection at expiry and no event is lost. Should the
         server end the old one before the new one is up (a slow renewal), ``on_connected``
-        is called again, as after a reconnection. Return how long the last connection
-        lived when it ended.
+        is called again, as after a reconnection. A renewal that fails is tried again
+        after a growing delay while the old connection stays up. Return how long the
+        session lived (from its first connection) when it ended.
         """
         connection = await self._open(token)
-        opened = self._clock()
+        self._last_token = token
+        started = self._clock()
         self.connected = True
         self.connects += 1
         _LOGGER.debug("Homely live connection of %s is up", self.location_id)
         self._on_connected(self.location_id)
+        renew_at = self._renew_at(connection)
+        renewal_delay = self.backoff_initial
+        renewal_rejected: str | None = None
         try:
             while True:
-                rollover_in = self._rollover_in(connection)
                 waits: list[asyncio.Future[Any]] = [
                     asyncio.ensure_future(connection.ended.wait()),
                     asyncio.ensure_future(self._stop.wait()),
                 ]
-                if rollover_in is not None:
+                if renew_at is not None:
+                    rollover_in = max(renew_at - self._clock(), 0.0)
                     waits.append(asyncio.ensure_future(asyncio.sleep(rollover_in)))
                 try:
                     await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -273,22 +307,39 @@ class HomelyLiveClient:
                         waiting.cancel()
                 if self._stop.is_set() or connection.ended.is_set():
                     break
+                fresh: str | None = None
                 try:
                     fresh = await self._client.async_get_access_token(
-                        min_validity=self.rollover_lead * 3
+                        rejected=renewal_rejected, min_validity=self._min_validity
                     )
+                    renewal_rejected = None
                     successor = await self._open(fresh)
+                except AuthenticationError:
+                    raise
                 except (ApiError, _ConnectFailed) as err:
-                    # Keep the old one; try again a little later (it may still end first).
+                    if self.stopping:
+                        break
+                    # Keep the old one (it may still end first); try again a little later.
+                    wait = renewal_delay
+                    if isinstance(err, RateLimitedError) and err.retry_after:
+                        wait = max(wait, err.retry_after)
+                    if isinstance(err, _ConnectFailed) and err.token_refused:
+                        renewal_rejected = fresh
+                    renewal_delay = min(max(renewal_delay, wait) * 2, self.renewal_backoff_max)
+                    renew_at = self._clock() + wait
+                    self.renewal_failures += 1
                     _LOGGER.debug(
-                        "Renewing the Homely live connection of %s failed: %s",
+                        "Renewing the Homely live connection of %s failed (%s): "
+                        "trying again in %.0f s",
                         self.location_id,
                         redact(str(err)) or type(err).__name__,
+                        wait,
                     )
-                    connection.expires_at = self._clock() + self.rollover_lead
                     continue
                 old, connection = connection, successor
-                opened = self._clock()
+                self._last_token = fresh
+                renew_at = self._renew_at(connection)
+                renewal_delay = self.backoff_initial
                 self.rollovers += 1
                 _LOGGER.debug("Homely live connection of %s renewed", self.location_id)
                 # The server may end the old one before the new one is up (a renewal
@@ -300,7 +351,7 @@ class HomelyLiveClient:
                     self._on_connected(self.location_id)
         finally:
             self.connected = False
-            lived = self._clock() - opened
+            lived = self._clock() - started
             await self._close(connection)
             reason = connection.reason or "transport closed"
             self.last_disconnect_reason = reason
@@ -457,6 +508,7 @@ class HomelyLiveClient:
             "connected": self.connected,
             "connects": self.connects,
             "rollovers": self.rollovers,
+            "renewal_failures": self.renewal_failures,
             "attempts": self.attempts,
             "events": self.events,
             "last_disconnect_reason": self.last_disconnect_reason,

@@ -279,12 +279,42 @@ class _Session:
             await asyncio.wait_for(self._writer.wait_closed(), 1.0)
 
 
+class PairingConnectionRefusedError(PairingConnectionError):
+    """Every connection attempt over the pairing window was refused.
+
+    The address answers but nothing listens on the port, for the whole time the
+    gateway's listener should have opened: most likely not the gateway's address (or
+    port). Attempts that got no answer at all end as :class:`PairingTimeoutError`.
+    """
+
+    def __init__(self, host: str, port: int, attempts: int, wait: float) -> None:
+        """Keep the address and how often it refused."""
+        super().__init__(
+            f"{host} refused every connection to port {port} for {wait:g} s "
+            f"({attempts} attempts); is it the gateway's address?"
+        )
+        self.host = host
+        self.port = port
+        self.attempts = attempts
+
+
+def _refused(err: BaseException) -> bool:
+    """Return True when a connection attempt was refused (on every address tried)."""
+    if isinstance(err, ExceptionGroup):
+        return all(_refused(inner) for inner in err.exceptions)
+    return isinstance(err, ConnectionRefusedError)
+
+
 async def _connect(
     host: str, port: int, wait: float, connect_retry: float, io_timeout: float
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Connect, retrying until the gateway's listener opens or ``wait`` seconds pass."""
+    """Connect, retrying until the gateway's listener opens or ``wait`` seconds pass.
+
+    A refused connection is retried too (the listener opens a moment after
+    ``retrieve_key``), but when every attempt was refused the error says so.
+    """
     deadline = time.monotonic() + wait
-    attempts = 0
+    attempts = refused = 0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -292,17 +322,23 @@ async def _connect(
         attempts += 1
         try:
             return await asyncio.wait_for(
-                asyncio.open_connection(host, port), min(remaining, io_timeout)
+                # all_errors: a name with several addresses reports each one's failure
+                asyncio.open_connection(host, port, all_errors=True),
+                min(remaining, io_timeout),
             )
         except socket.gaierror as err:
             if err.errno != socket.EAI_AGAIN:
                 raise PairingHostError("The gateway address cannot be resolved") from None
-        except (OSError, TimeoutError) as err:
+        except (OSError, TimeoutError, ExceptionGroup) as err:
+            if _refused(err):
+                refused += 1
             _LOGGER.debug("Netcom listener not open yet (%s)", type(err).__name__)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         await asyncio.sleep(min(connect_retry, remaining))
+    if attempts and refused == attempts:
+        raise PairingConnectionRefusedError(host, port, attempts, wait)
     raise PairingTimeoutError(
         f"The gateway's pairing listener did not open within {wait:g} s "
         f"({attempts} attempts); was the button pressed?"
@@ -406,6 +442,7 @@ async def _exchange(session: _Session, key_id: bytes) -> SigningKey:
 
 __all__ = [
     "NETCOM_PORT",
+    "PairingConnectionRefusedError",
     "async_pair",
     "challenge_digest",
     "encode_frame",

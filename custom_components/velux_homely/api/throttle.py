@@ -5,9 +5,9 @@ requests and the back-off after rate-limit answers:
 
 * at most ``reads`` requests in any ``window`` seconds;
 * after a rate-limit answer, no request before its wait: the first wait is the cloud's
-  ``retryAfter`` (``fallback`` without one), each further answer in a row doubles the wait
-  (never shorter than the cloud's latest hint), capped at ``cap``; a successful read
-  resets it.
+  ``retryAfter`` (``fallback`` without one), each further answer in a row doubles the wait,
+  the doubling capped at ``cap``; a wait is never shorter than the cloud's latest hint
+  (a hint longer than ``cap`` is honoured); a successful read resets it.
 
 The clock is injected (``time.monotonic`` by default, looked up at each call).
 """
@@ -85,11 +85,17 @@ class ReadThrottle:
         self._state(key).requests.append(self._clock())
 
     def note_limited(self, key: str, retry_after: float | None) -> float:
-        """Note a rate-limit answer; return the wait before the next request."""
+        """Note a rate-limit answer; return the wait before the next request.
+
+        ``cap`` bounds our own doubling and the fallback, not the cloud's hint.
+        """
         state = self._state(key)
-        hint = retry_after if retry_after is not None and retry_after >= 0 else self.fallback
-        wait = hint if state.limited == 0 else max(state.last_wait * 2, hint)
-        wait = min(wait, self.cap)
+        if retry_after is not None and retry_after >= 0:
+            hint = retry_after
+        else:
+            hint = min(self.fallback, self.cap)
+        doubled = 0.0 if state.limited == 0 else min(state.last_wait * 2, self.cap)
+        wait = max(doubled, hint)
         state.limited += 1
         state.last_wait = wait
         state.not_before = self._clock() + wait

@@ -4,9 +4,16 @@ Set-up lists the locations (the list cached in the entry when the cloud cannot b
 reached), reads each selected location once and opens the live connections; the
 platform modules (``alarm_control_panel``, ``binary_sensor``, ``sensor``) add the
 entities. The Yale Doorman's lock state is a binary sensor (the API cannot lock); the
-lock entities of earlier versions are removed at set-up. A location that cannot be read
-at set-up (throttled, say) does not hold the others back: it is read again when the
-client allows and its entities appear then.
+lock entities of earlier versions are removed at set-up.
+
+A location that cannot be read at set-up does not hold the others back: it is read again
+when the client allows and its devices and entities appear then, without a reload. When
+no location could be read because of a rate limit or the read budget, set-up still
+succeeds (a set-up retry would only log in and list the locations again, a limit that
+lasts an hour costing dozens of calls); only when every location failed for another
+reason does set-up fail and Home Assistant retry it. The last read of each location is
+remembered across set-ups (see ``..memory``): a reload within the read budget shows it
+until the next read.
 """
 
 from __future__ import annotations
@@ -127,10 +134,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> No
     minutes = float(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
     poll_interval = timedelta(minutes=max(minutes, MIN_SCAN_INTERVAL))
     coordinators: dict[str, HomelyLocationCoordinator] = {}
+    last_reads: dict[str, HomelyHome] = async_recall_or_create(
+        hass, entry.entry_id, "homely_last_reads", dict
+    )
 
     @callback
     def _on_read(location_id: str, home: HomelyHome) -> None:
         """Keep the location's devices, under its gateway; detach those no location reports."""
+        last_reads[location_id] = home
         gateway = async_register_device(hass, entry, gateway_device_info(home))
         for device in home.devices.values():
             async_register_device(hass, entry, device_info(device), via_device=gateway)
@@ -144,7 +155,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> No
         async_remove_stale_devices(hass, entry, current)
 
     for location in locations:
-        coordinators[location.location_id] = HomelyLocationCoordinator(
+        coordinator = coordinators[location.location_id] = HomelyLocationCoordinator(
             hass,
             entry,
             client,
@@ -153,6 +164,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> No
             poll_interval=poll_interval,
             on_read=_on_read,
         )
+        if (remembered := last_reads.get(location.location_id)) is not None:
+            # What an earlier set-up read stands in until the next read (a reload).
+            coordinator.data = remembered
     unread: list[ConfigEntryNotReady] = []
     for coordinator in coordinators.values():
         try:
@@ -164,7 +178,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> No
                 err.__cause__,
             )
             unread.append(err)
-    if unread and len(unread) == len(coordinators):
+    if (
+        unread
+        and len(unread) == len(coordinators)
+        and not any(coordinator.throttled for coordinator in coordinators.values())
+    ):
         raise unread[0]
     entry.runtime_data = HomelyRuntimeData(
         client=client,

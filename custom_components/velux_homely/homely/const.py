@@ -34,8 +34,12 @@ class LiveTiming:
     """First wait (seconds) before reconnecting a live connection."""
     backoff_max: float = 300.0
     """Longest wait (seconds) between reconnection attempts."""
-    stable_after: float = 60.0
-    """A connection that lived this long resets the reconnection backoff."""
+    stable_after: float = 5.0
+    """A session (a connection and its renewals) up this long and then ended is replaced at
+    once and resets the backoff; one the server ends sooner counts as a refusal."""
+    renewal_backoff_max: float = 15 * 60.0
+    """Longest wait (seconds) between two attempts of a failing renewal (the connection to
+    replace stays up meanwhile)."""
     connect_timeout: float = 15.0
     """Seconds to wait for the Socket.IO namespace to accept a connection."""
     shutdown_timeout: float = 5.0

@@ -6,7 +6,10 @@
 * Live events are applied at once with :meth:`async_push`, which keeps the next read where
   it was (a push is not a read).
 * A reconnection reads the location again (events during the gap are lost), except the
-  first connection right after set-up's read.
+  first connection right after set-up's read. A reconnection while a read is under way
+  (whose answer may predate the gap) is followed by one more read as soon as the client
+  allows. These reads do not go through Home Assistant's refresh debouncer, which drops
+  or defers a request made while a refresh runs (and a push cancels a deferred one).
 * The client decides whether a read may go (its budget per location, the cloud's
   ``retryAfter`` with a growing back-off): a read held back or rate limited keeps the data
   and is tried again when the client says.
@@ -14,6 +17,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 import math
 from typing import TYPE_CHECKING, Any, cast
@@ -25,7 +29,7 @@ from ..api.errors import ApiError, AuthenticationError, RateLimitedError, ReadHe
 from ..api.homely import RATE_LIMIT_FALLBACK, HomelyClient
 from ..api.homely_models import AlarmStateChanged, DeviceStateChanged, HomelyHome
 from ..const import LOGGER
-from ..coordinator import VeluxHomelyCoordinator
+from ..coordinator import MIN_DELAY, VeluxHomelyCoordinator
 from .const import FIRST_CONNECT_GRACE, RESYNC_INTERVAL, UNKNOWN_DEVICE_READ_GAP
 
 if TYPE_CHECKING:
@@ -67,6 +71,12 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         self.rate_limited_until: datetime | None = None
         """When the latest rate limit of the cloud on ``/home`` ends (None: none since the
         last read); the client holds reads back until then."""
+        self.throttled = False
+        """The latest read was rate limited or held back by the read budget: it goes
+        again when the client allows (not an error of the location)."""
+        self._read_again = False
+        """A reconnection happened during the read under way: one more read follows."""
+        self._read_task: asyncio.Task[None] | None = None
         self.reads = 0
         self.reads_held_back = 0
         self.events_applied = 0
@@ -85,6 +95,24 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
     # -- reads -------------------------------------------------------------------
 
     async def _async_read(self) -> HomelyHome:
+        """Read ``/home``; when asked to during the read, schedule one more."""
+        self._read_again = False
+        try:
+            return await self._async_read_home()
+        finally:
+            if self._read_again:
+                self._read_again = False
+                wait = self.client.home_throttle.wait(self.location_id)
+                # Home Assistant's timer may fire up to a second early: one more second.
+                delay = math.ceil(wait) + 1 if wait > 0 else MIN_DELAY
+                self.update_interval = timedelta(seconds=delay)
+                LOGGER.debug(
+                    "Reading Homely %s once more in %.0f s (reconnected during a read)",
+                    self.location_name,
+                    delay,
+                )
+
+    async def _async_read_home(self) -> HomelyHome:
         """Read ``/home`` and merge it with what live events brought meanwhile."""
         alarm_events_before = self._alarm_events
         self.update_interval = self.cadence
@@ -92,6 +120,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             home = await self.client.async_get_home(self.location_id)
         except RateLimitedError as err:
             held = self.home
+            self.throttled = True
             wait = err.retry_after if err.retry_after is not None else RATE_LIMIT_FALLBACK
             # The data held stays (live events still arrive); the read goes when allowed
             # (Home Assistant's timer may fire up to a second early: one more second).
@@ -105,8 +134,10 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
                 self.raise_update_error(err)
             return held
         except AuthenticationError as err:
+            self.throttled = False
             self.raise_update_error(err)
         except ApiError as err:
+            self.throttled = False
             held = self.home
             if held is not None and self.live_connected:
                 LOGGER.debug(
@@ -116,6 +147,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
                 )
                 return held
             self.raise_update_error(err)
+        self.throttled = False
         self.reads += 1
         self.last_read = dt_util.utcnow()
         self.rate_limited_until = None
@@ -126,6 +158,23 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         if self._on_read is not None:
             self._on_read(self.location_id, merged)
         return merged
+
+    @callback
+    def async_read_soon(self) -> None:
+        """Read as soon as the client allows, without Home Assistant's debouncer.
+
+        A read under way is followed by one more (its answer may predate what made this
+        one necessary); a read about to start needs no second one. A read the budget or
+        a rate limit holds back sends nothing and schedules itself for when it may go.
+        """
+        if self.reading:
+            self._read_again = True
+            return
+        if self._read_task is not None and not self._read_task.done():
+            return
+        self._read_task = self.config_entry.async_create_background_task(
+            self.hass, self.async_refresh(), f"Homely read {self.location_id}"
+        )
 
     def _seconds_since_read(self) -> float | None:
         if self.last_read is None:
@@ -145,9 +194,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             # Set-up has just read /home: the next read is the slow one.
             self.async_schedule_read(self.resync_interval.total_seconds() - since)
             return
-        self.config_entry.async_create_background_task(
-            self.hass, self.async_request_refresh(), f"Homely read {self.location_id}"
-        )
+        self.async_read_soon()
 
     @callback
     def async_live_disconnected(self) -> None:
@@ -187,9 +234,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             )
             return
         LOGGER.debug("Change of unknown Homely device %s: reading %s again", device_id, self.name)
-        self.config_entry.async_create_background_task(
-            self.hass, self.async_request_refresh(), f"Homely read {self.location_id}"
-        )
+        self.async_read_soon()
 
     @callback
     def async_apply_alarm_event(self, event: AlarmStateChanged) -> bool:
@@ -216,6 +261,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             "next_read_in": None if self.next_read_in is None else round(self.next_read_in),
             "reads": self.reads,
             "reads_held_back": self.reads_held_back,
+            "throttled": self.throttled,
             "last_read": self.last_read.isoformat() if self.last_read else None,
             "read_budget": self.client.home_throttle.diagnostics(self.location_id),
             "events_applied": self.events_applied,

@@ -70,6 +70,7 @@ class HomelyLive:
                 backoff_initial=self.timing.backoff_initial,
                 backoff_max=self.timing.backoff_max,
                 stable_after=self.timing.stable_after,
+                renewal_backoff_max=self.timing.renewal_backoff_max,
                 connect_timeout=self.timing.connect_timeout,
             )
             self.connections[location_id] = live

@@ -6,7 +6,7 @@ modules (``cover``, ``sensor``, ``binary_sensor``, ``button``) add the entities.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -21,21 +21,12 @@ from homeassistant.util import dt as dt_util
 from ..account import async_keep_request_log
 from ..api.netatmo import NetatmoClient
 from ..api.netatmo_realtime import NetatmoRealtimeClient, ws_url_for
-from ..api.netatmo_signing import (
-    InvalidSigningKeyError,
-    NonceSequencer,
-    NonceState,
-    SigningKey,
-    parse_signing_key,
-)
+from ..api.netatmo_signing import NonceSequencer, NonceState, SigningKey
 from ..const import CONF_SCAN_INTERVAL, CONF_TOKEN, DOMAIN, LOGGER
 from ..types import Provider
 from . import config_flow, const, diagnostics
 from .const import (
-    CONF_HASH_SIGN_KEY,
     CONF_NONCE_STATE,
-    CONF_SIGN_KEY_ID,
-    CONF_SIGNING_KEYS,
     DEFAULT_SCAN_INTERVAL,
     REALTIME_BACKOFF_INITIAL,
     REALTIME_BACKOFF_MAX,
@@ -43,6 +34,7 @@ from .const import (
 from .coordinator import NetatmoCoordinator
 from .flavours import VELUX, build_client
 from .issues import async_update_signing_issues
+from .keys import stored_key, stored_pairs
 from .rate_limit import async_get_rate_limit
 
 PLATFORMS: tuple[Platform, ...] = (
@@ -134,20 +126,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: NetatmoConfigEntry) -> N
 
 def _stored_keys(entry: NetatmoConfigEntry) -> Callable[[], dict[str, SigningKey]]:
     """Return a function giving the signing keys stored in the entry now, by gateway."""
-    cache: dict[str, tuple[Mapping[str, Any], SigningKey | None]] = {}
+    cache: dict[str, tuple[object, SigningKey | None]] = {}
 
     def _keys() -> dict[str, SigningKey]:
         keys: dict[str, SigningKey] = {}
-        for gateway_id, stored in (entry.data.get(CONF_SIGNING_KEYS) or {}).items():
+        for gateway_id, stored in stored_pairs(entry.data).items():
             cached = cache.get(gateway_id)
             if cached is None or cached[0] is not stored:
-                try:
-                    key: SigningKey | None = parse_signing_key(
-                        stored[CONF_SIGN_KEY_ID], stored[CONF_HASH_SIGN_KEY]
-                    )
-                except (InvalidSigningKeyError, KeyError, TypeError):
+                key = stored_key(stored)
+                if key is None:
                     LOGGER.warning("The stored signing key of gateway %s is not usable", gateway_id)
-                    key = None
                 cached = cache[gateway_id] = (stored, key)
             if cached[1] is not None:
                 keys[gateway_id] = cached[1]

@@ -8,7 +8,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -34,7 +34,7 @@ from ..api.errors import (
 )
 from ..api.netatmo_models import TYPE_GATEWAY
 from ..api.netatmo_signing import InvalidSigningKeyError, SigningKey, parse_signing_key
-from ..api.netcom import NETCOM_PORT, async_pair, parse_host
+from ..api.netcom import NETCOM_PORT, PairingConnectionRefusedError, async_pair, parse_host
 from ..const import CONF_BASE_URL, CONF_PROVIDER, CONF_SCAN_INTERVAL, CONF_TOKEN, LOGGER
 from ..types import ValidatedAccount, ValidationFailed, advanced_section
 from .const import (
@@ -133,6 +133,7 @@ PAIRING_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (PairingBadKeyIdError, "pair_bad_key_id"),
     (PairingKeyTableFullError, "pair_key_table_full"),
     (PairingResultError, "pair_refused"),
+    (PairingConnectionRefusedError, "pair_connection_refused"),
     (PairingConnectionError, "pair_connection"),
     (PairingProtocolError, "pair_protocol"),
 )
@@ -150,6 +151,8 @@ class NetatmoOptionsFlow(OptionsFlow):
         """Start with no pairing under way."""
         self._pairing: asyncio.Task[SigningKey] | None = None
         self._pair_input: dict[str, Any] = {}
+        self._pair_address: tuple[str, int] = ("", NETCOM_PORT)
+        """The address of the latest pairing (shown in its errors)."""
         self._pair_error: str | None = None
         self._paired: SigningKey | None = None
 
@@ -282,6 +285,7 @@ class NetatmoOptionsFlow(OptionsFlow):
                     errors[CONF_GATEWAY] = "unknown_gateway"
                 else:
                     self._pair_input = {CONF_GATEWAY: gateway_id, CONF_HOST: user_input[CONF_HOST]}
+                    self._pair_address = (host, port)
                     self._pairing = self.hass.async_create_task(
                         self._async_pair(gateways[gateway_id], host, port)
                     )
@@ -296,7 +300,11 @@ class NetatmoOptionsFlow(OptionsFlow):
             step_id="pair_gateway",
             data_schema=self.add_suggested_values_to_schema(schema, self._pair_input),
             errors=errors,
-            description_placeholders={"port": str(NETCOM_PORT)},
+            description_placeholders={
+                "port": str(NETCOM_PORT),
+                "host": self._pair_address[0],
+                "host_port": str(self._pair_address[1]),
+            },
         )
 
     async def _async_pair(self, gateway: ModuleView, host: str, port: int) -> SigningKey:
@@ -332,6 +340,18 @@ class NetatmoOptionsFlow(OptionsFlow):
             self._paired = key
             return self.async_show_progress_done(next_step_id="pair_done")
         return self.async_show_progress_done(next_step_id="pair_gateway")
+
+    @callback
+    def async_remove(self) -> None:
+        """Stop a pairing under way when the dialog is closed.
+
+        Left running, it would go on knocking on the gateway and could take a key from
+        its table that nobody stores.
+        """
+        if self._pairing is not None and not self._pairing.done():
+            LOGGER.debug("Pairing abandoned: the dialog was closed")
+            self._pairing.cancel()
+        self._pairing = None
 
     async def async_step_pair_done(
         self, user_input: dict[str, Any] | None = None

@@ -11,8 +11,11 @@ Reads:
 
 Commands show their target at once. Their movement is confirmed by the pushes that
 follow; without push by a few polls of that home only: the first 3 s after the command,
-then right after the arrival the observed speed predicts (at most 8 polls, 3 minutes).
-An opener whose position stops changing short of its target has stopped (obstacle, rain).
+then right after the arrival the observed speed predicts (at most 8 polls, 3 minutes,
+never closer than 2 s apart). With push, a movement whose arrival was not pushed 90 s
+after the command is looked at once and from then on polled as without push. An opener
+whose position stops changing short of its target (two reads at least 2 s apart) has
+stopped (obstacle, rain). A home whose read fails is not followed any more.
 
 When the cloud limits requests: keep the last values, stop confirmation polls and poll
 much less often until a poll succeeds again; a command sent meanwhile shows its target
@@ -140,7 +143,12 @@ class _Movement:
     target: int | None
     started: float
     samples: list[tuple[float, int]] = field(default_factory=list)
-    """(loop time, current position) of each read of its home since the command."""
+    """(loop time, current position) of each read of its home since the command that
+    found it somewhere else."""
+    last_read: float | None = None
+    """Loop time of the latest read of its home since the command (None: none yet)."""
+    reads: int = 0
+    """Reads of its home since the command (at most ``CONFIRM_MAX_POLLS``)."""
 
 
 @dataclass(slots=True)
@@ -184,11 +192,13 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         self._devices_outdated = False
         self._movements: dict[str, _Movement] = {}
         self._hinted: set[str] = set()
+        """Homes an event said changed without saying how: read at the next read."""
         self._read_homes: set[str] = set()
+        """Homes the latest read read (a confirmation poll reads only some)."""
+        self._home_read_at: dict[str, float] = {}
+        """Loop time of the latest successful read of each home."""
         self._failed_homes: set[str] = set()
         """Homes whose latest read failed (kept across failed polls: logged once)."""
-        """Homes the latest read read (a confirmation poll reads only some)."""
-        """Homes an event said changed without saying how: read at the next read."""
         self._batches: dict[str, _Batch] = {}
         self._all_read_at: float | None = None
         """Loop time of the latest read of every home."""
@@ -287,14 +297,24 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         last = self.data.status if self.data is not None else {}
         failed = self._failed_homes
         to_read = self._homes_to_read(homes, last)
+        # A read before the normal poll is due confirms commands (it may read every
+        # home: an account of one home).
+        confirming = (
+            {movement.home_id for movement in self._movements.values()}
+            if self._normal_read_due_in() > SCHEDULE_TOLERANCE.total_seconds()
+            else set()
+        )
         status: dict[str, HomeStatus] = {}
         errors: list[ApiError] = []
+        read_before = dict(self._home_read_at)
         for home_id, home in homes.items():
             if home_id not in to_read:
                 if home_id in last:
                     status[home_id] = last[home_id]
                 continue
             types = {module.id: module.type for module in home.modules}
+            if home_id in confirming:
+                self.polls_for_commands += 1
             try:
                 status[home_id] = await self.client.async_get_home_status(home_id, types)
             except (RateLimitedError, AuthenticationError, TokenEndpointError):
@@ -313,23 +333,34 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 if home_id in last:
                     status[home_id] = last[home_id]
             else:
+                self._home_read_at[home_id] = self.hass.loop.time()
                 if home_id in failed:
                     LOGGER.info("%s answers again", home.name or home_id)
                 failed.discard(home_id)
-                if self._movements and len(to_read) < len(homes):
-                    self.polls_for_commands += 1
         self._hinted.clear()
-        if errors and len(errors) == len(to_read):
+        if errors and failed.issuperset(homes):
+            # Every home failed: the whole read failed. When only some did (a read of
+            # the homes of a command or of a push hint among them), each home's
+            # entities follow their own home's health.
             raise errors[0]
         if len(to_read) == len(homes):
             self._all_read_at = self.hass.loop.time()
         self._read_homes = {home_id for home_id in to_read if home_id not in failed}
         failed.intersection_update(homes)
+        read_at = self.hass.loop.time()
         data = NetatmoData.build(
             homes,
             status,
             failed_homes=frozenset(failed),
-            stopped=self._stopped(status, last),
+            stopped=self._stopped(
+                status,
+                last,
+                judged={
+                    home_id
+                    for home_id in self._read_homes
+                    if read_at - read_before.get(home_id, float("-inf")) >= CONFIRM_MIN_GAP
+                },
+            ),
         )
         if self._devices_outdated:
             self._devices_outdated = False
@@ -337,11 +368,17 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         return data
 
     def _stopped(
-        self, status: Mapping[str, HomeStatus], last: Mapping[str, HomeStatus]
+        self,
+        status: Mapping[str, HomeStatus],
+        last: Mapping[str, HomeStatus],
+        *,
+        judged: set[str],
     ) -> frozenset[str]:
         """Return the openers that stopped short of their target (obstacle, rain).
 
         Such an opener reports the same position and target in two reads in a row.
+        Only the homes in ``judged`` can show a new stop: two reads a moment apart
+        (a push hint right after a poll) see a slow opener at the same position.
         """
         previous = self.data.stopped if self.data is not None else frozenset()
         stopped: set[str] = set()
@@ -360,7 +397,9 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                     and old.current_position == module.current_position
                     and old.target_position == module.target_position
                 )
-                if unchanged or (module_id in previous and old is module):
+                if module_id in previous and (unchanged or old is module):
+                    stopped.add(module_id)  # still where it stopped
+                elif unchanged and home_id in judged:
                     stopped.add(module_id)
         return frozenset(stopped)
 
@@ -406,22 +445,34 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
     # -- confirmation of movements -------------------------------------------------
 
     def _follow_movements(self, data: NetatmoData) -> None:
-        """Note where the followed openers are; forget those that arrived or stopped."""
+        """Note where the followed openers are; forget those that arrived or stopped.
+
+        An opener whose home failed to answer is not followed either: its entities are
+        unavailable, and the normal poll reads that home again.
+        """
         now = self.hass.loop.time()
         for module_id, movement in list(self._movements.items()):
             view = data.modules.get(module_id)
             status = view.opener if view else None
-            if status is None or view is None or not view.moving:
+            if (
+                status is None
+                or view is None
+                or not view.moving
+                or movement.home_id in data.failed_homes
+            ):
                 del self._movements[module_id]
                 continue
-            position = status.current_position
-            if position is not None and (
-                not movement.samples or movement.samples[-1][1] != position
-            ):
-                movement.samples.append((now, position))
+            if movement.home_id in self._read_homes:
+                movement.last_read = now
+                movement.reads += 1
+                position = status.current_position
+                if position is not None and (
+                    not movement.samples or movement.samples[-1][1] != position
+                ):
+                    movement.samples.append((now, position))
             if (
                 now - movement.started > CONFIRM_WINDOW.total_seconds()
-                or len(movement.samples) >= CONFIRM_MAX_POLLS
+                or movement.reads >= CONFIRM_MAX_POLLS
             ):
                 LOGGER.debug("Giving up following %s", module_id)
                 del self._movements[module_id]
@@ -437,9 +488,12 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         now = self.hass.loop.time()
         delays: list[float] = []
         for movement in self._movements.values():
-            if self.push_connected:
+            if self.push_connected and movement.last_read is None:
                 delays.append(movement.started + PUSH_CONFIRM_FALLBACK - now)
                 continue
+            # Without push, or no push told the arrival by the fallback read: polls,
+            # never closer than the minimum gap (a moving opener seen twice at the
+            # same position would look stopped).
             samples = movement.samples
             if len(samples) < 2 or movement.target is None:
                 delays.append(max(movement.started + CONFIRM_FIRST_POLL - now, CONFIRM_MIN_GAP))

@@ -1,7 +1,7 @@
 """Repair issues of a Netatmo-family account: roof windows that cannot open yet.
 
 A roof window opens only with a signed command, signed with the key of its gateway.
-While a gateway with roof windows has no key, a repair issue says how to get one (the
+While a gateway with roof windows has no usable key, a repair issue says how to get one (the
 account's options: ``signing_key`` or ``pair_gateway``); it goes away once the key is
 stored, and when the gateway or its windows leave the account.
 """
@@ -15,7 +15,7 @@ from homeassistant.helpers import issue_registry as ir
 
 from ..api.netatmo import VELUX_TYPE_WINDOW
 from ..const import DOMAIN
-from .const import CONF_SIGNING_KEYS
+from .keys import usable_keys
 
 if TYPE_CHECKING:
     from . import NetatmoConfigEntry
@@ -42,7 +42,8 @@ def async_update_signing_issues(
         data = runtime.coordinator.data if runtime is not None else None
     if data is None:
         return
-    keys = entry.data.get(CONF_SIGNING_KEYS) or {}
+    # Only a key that parses signs: a stored pair that does not keeps the issue open.
+    keys = usable_keys(entry.data)
     needed: dict[str, str] = {}
     for view in data.modules.values():
         bridge_id = view.bridge_id
