@@ -13,6 +13,7 @@ import importlib
 import logging
 from pathlib import Path
 import sys
+from typing import Any, Protocol
 
 import pytest
 
@@ -61,3 +62,19 @@ def run(path: str) -> int:
             "--log-level=WARNING",
         ]
     )
+
+
+class _Stoppable(Protocol):
+    async def stop(self) -> None: ...
+
+
+async def unload(hass: Any, entry: Any, sim: _Stoppable) -> None:
+    """Unload the benchmark's entry and stop its simulator."""
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    await sim.stop()
+
+
+def main(path: str) -> None:
+    """Run the benchmark module ``path`` as a script: exit with the harness's status."""
+    sys.exit(run(path))

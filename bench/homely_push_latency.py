@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import preload, run
+from _harness import main, preload, unload
 
 if __name__ != "__main__":
     preload()
@@ -82,16 +82,9 @@ async def test_push_latency(
             f"p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {latencies[-1]:.3f} ms"
         )
     finally:
-        await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
-        await sim.stop()
+        await unload(hass, entry, sim)
         asyncio.get_running_loop().set_debug(debug)
 
 
-def main() -> int:
-    """Run the benchmark inside Home Assistant's test harness."""
-    return run(__file__)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    main(__file__)

@@ -3,16 +3,23 @@ secret in the log.
 
 Runs Home Assistant's test harness in-process with one VELUX ACTIVE entry (two homes, the
 home gateway's signing key stored) and one Homely entry (two locations) on the loopback
-simulators, on a frozen clock moved a minute at a time (5 s at a time for two minutes after
-a cover command, so that its confirmation polls run as they would). The sockets are real;
-their pings are hours apart so that moving the clock does not end them. VELUX ACTIVE's
-realtime service runs for the first half of the run and is switched off for the second
-half (polling only: the 62-per-home budget is about that). Over the run:
+simulators, reached by host names through the test's name service (so that names can stop
+resolving). The Homely cloud ends every live connection whose token expired, as the real
+one does. The clock is frozen and moved a minute at a time (5 s at a time for two minutes
+after a cover command, so that its confirmation polls run as they would); within a step it
+stops at every timer that falls due, in order (a renewal due 5 s before its token expires
+runs before the server's end of that connection, as in real time). The sockets are real;
+their pings are hours apart. VELUX ACTIVE's realtime service runs for the first half of the
+run and is switched off for the second half (polling only: the 62-per-home budget is about
+that). Over the run:
 
-* faults drawn from each provider's fault matrix, seeded (the same seed gives the same run),
-  one at a time per provider: every class comes round once (in a shuffled order) before any
-  comes again; each lasts 2-15 minutes, then lifts, with 15-45 minutes between two; token
-  expiries are events (they lift as they happen); every third clock hour has no fault, so
+* faults drawn from each provider's fault matrix (``tests/faults``), seeded (the same seed
+  gives the same run), one at a time per provider: every class comes round once (in a
+  shuffled order) before any comes again; each lasts 2-12 minutes, then lifts, with
+  10-30 minutes between two (more after a fault whose recovery needs a topology read or a
+  resync); token expiries, a clock jump and a state first seen in an event are events (they
+  lift as they happen); a changed password is lifted by the user entering the new one in
+  the reauthentication Home Assistant asked for; every third clock hour has no fault, so
   that the budgets of healthy hours get measured;
 * random changes of the clouds' state (positions, rain, room climate, battery; alarm states,
   motion and door sensors, temperatures, the HAN meter) and random cover commands through
@@ -20,32 +27,35 @@ half (polling only: the 62-per-home budget is about that). Over the run:
   truth, which the recovery must bring;
 * every record of ``custom_components.velux_homely``, ``homeassistant``, ``aiohttp``,
   ``socketio`` and ``engineio`` at DEBUG (the Socket.IO / Engine.IO clients' own loggers
-  too) is scanned for the passwords, the client secret, the signing key and id and every
-  access / refresh token the simulators issued; planted samples check the scanner first.
+  too) is scanned for the passwords (the changed ones too), the client secret, the signing
+  key and id and every access / refresh token the simulators issued; planted samples check
+  the scanner first.
 
-The time to recover runs from a fault's lift until every compared entity equals the
-simulator's truth with the provider healthy again (last read successful, no rate-limit
-back-off, live connections up), checked at every step. The last hour (40 % of a shorter run)
-has no new fault, the last 10 minutes no change; then every entity is compared once more.
+Every entity of both entries is compared with the simulator's truth (``tests/faults/truth``)
+at every step. The time to recover runs from a fault's lift until every entity equals the
+truth with the provider healthy again (last read successful, no rate-limit back-off, live
+connections up), checked at every step. The last hour (40 % of a shorter run) has no new
+fault, the last 10 minutes no change; then every entity is compared once more.
 
-Budgets per clock hour of simulated time (hour 0 includes the set-up):
+Budgets per clock hour of simulated time (hour 0 includes the set-up), as issue 8 states:
 
-* VELUX ACTIVE, per home: its ``homestatus`` and ``setstate`` calls plus half of the
-  account's other calls (token, ``homesdata``) at most 62, plus for each command to the home
-  its ``setstate`` and ``CONFIRM_MAX_POLLS`` confirmation polls; an hour with an injected
-  VELUX fault is listed as such and may take 68 (a retry after a refused token, say).
-* Homely, ``/home`` per account: at most 8 in the hours where the live connections stayed up
-  and no Homely fault was injected; in the other hours at most the integration's own read
-  budget (2 per location in any 15 minutes: 8 per location-hour).
+* VELUX ACTIVE, per home: its ``homestatus`` reads plus half of the account's ``homesdata``
+  reads at most 62 (a poll a minute and the topology twice), plus ``CONFIRM_MAX_POLLS``
+  confirmation reads for each command sent to the home;
+* Homely, per account: ``/home`` and ``/locations`` reads at most 8 in the hours where the
+  live connections stayed up and no Homely fault was injected; in the other hours the
+  integration's read budget (2 per location in any 15 minutes: 8 per location-hour).
+
+Token calls are counted apart (not in the budgets) and printed per hour.
 
 Exits non-zero and lists it when something was lost: an entity that differs from the truth
 at the end, a fault not recovered before the next one or the end, a provider differing from
 the truth for over 10 minutes with no fault to blame, a budget exceeded, a secret in a log
-record, a traceback naming the integration, a config flow (reauthentication) started, a
-cover command that failed otherwise than with a user error or never finished, live
-connections not as they should be at the end. ``--trace FROM-TO`` prints the integration's
-log records between two simulated seconds. About 1-2 minutes for 24 simulated hours on two
-cores (5 s for 3 hours).
+record, a traceback naming the integration, a reauthentication asked for while the password
+was right (or not asked for when it was wrong), a cover command that failed otherwise than
+with a user error or never finished, a step that never settled, live connections not as
+they should be at the end. ``--trace FROM-TO`` prints the integration's log records between
+two simulated seconds.
 
     .venv/ha-2026.2/bin/python bench/soak.py [--seed N] [--hours H] [--trace FROM-TO]
 """
@@ -58,6 +68,7 @@ import asyncio
 import base64
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
+import copy
 from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
@@ -98,21 +109,24 @@ QUIET_END = 600.0
 """Seconds at the end without state changes or commands."""
 FAULT_FREE_END = 3600.0
 """Seconds at the end without a new fault (at most 40 % of the run)."""
-FAULT_MINUTES = (2, 15)
-GAP_MINUTES = (15, 45)
+FAULT_MINUTES = (2, 12)
+GAP_MINUTES = (10, 30)
 QUIET_EVERY = 3
 """Every third clock hour has no fault of either provider (the budgets of healthy hours)."""
 STALE_LIMIT = 600.0
 """Longest a provider may differ from the truth with no fault active or recovering."""
-SETTLE_LIMIT = 1.0
-"""Real seconds a step waits at most for the reads it started."""
-HELD_SETTLE_LIMIT = 0.05
-"""The same while the cloud holds requests (they end with a later step)."""
+SETTLE_LIMIT = 60.0
+"""Real seconds a step may take to settle before it is reported (a hang, not a slow box)."""
+IDLE_TURNS = 100
+"""Loop turns without progress after which the work left waits for the clock."""
+MAX_SUBSTEPS = 400
+"""Most timer stops within one step (then the rest of the step is moved at once)."""
+SLOW = 600.0
+"""Seconds a slow cloud takes to answer: far longer than the clients' timeouts (20 s)."""
+CLOCK_JUMP = 1800.0
+"""Seconds the clock jumps at once (the host slept)."""
 
 VELUX_HOME_BUDGET = 62
-VELUX_FAULT_BUDGET = 68
-"""Per home in an hour with an injected VELUX fault: 10 % over (a retry after a refused
-token, say), far below what retrying in a loop would cost."""
 HOMELY_HEALTHY_BUDGET = 8
 HOMELY_LOCATION_BUDGET = 8
 """/home per location and clock hour the integration's read budget allows (2 per 15 min)."""
@@ -138,20 +152,22 @@ HOMESDATA = "/api/homesdata"
 HOMESTATUS = "/api/homestatus"
 SETSTATE = "/syncapi/v1/setstate"
 HOME_PREFIX = "/homely/home/"
+LOCATIONS = "/homely/locations"
+OAUTH = "/homely/oauth/"
 
 KEY_ID = bytes(range(16))
 SIGN_KEY = bytes(range(100, 132))
 
-ALARM_STATES = {
-    "DISARMED": "disarmed",
-    "ARMED_AWAY": "armed_away",
-    "ARMED_NIGHT": "armed_night",
-    "ARMED_STAY": "armed_home",
-    "ARM_PENDING": "arming",
-    "ALARM_PENDING": "pending",
-    "BREACHED": "triggered",
-}
-"""Homely alarm states the soak sets, and what Home Assistant shows for each."""
+ALARM_STATES = (
+    "DISARMED",
+    "ARMED_AWAY",
+    "ARMED_NIGHT",
+    "ARMED_STAY",
+    "ARM_PENDING",
+    "ALARM_PENDING",
+    "BREACHED",
+)
+"""Homely alarm states the soak sets."""
 
 _LOGGER = logging.getLogger("bench.soak")
 _RUN = re.compile(r"[A-Za-z0-9_\-]{16,}")
@@ -310,7 +326,11 @@ class FaultClass:
     during: Action = _nothing
     """Run at every step while the fault lasts."""
     one_shot: bool = False
-    """The fault is an event (tokens expire): it lifts as it is injected."""
+    """The fault is an event (tokens expire, the clock jumps): it lifts as it is injected."""
+    reauth: bool = False
+    """The password changed: a reauthentication must be asked for; the lift answers it."""
+    gap_after: float = 0.0
+    """Least simulated seconds before the next fault (a recovery that needs a slow read)."""
 
     @property
     def websocket(self) -> bool:
@@ -331,6 +351,7 @@ class Fault:
     lifted_at: float | None = None
     recovered_after: float | None = None
     interrupted: bool = False
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Give the fault its own random stream (its parameters, flapping)."""
@@ -344,9 +365,28 @@ async def v_token_expired(soak: Soak, fault: Fault) -> None:
     soak.velux.expire_access_tokens()
 
 
+async def v_refresh_refused(soak: Soak, fault: Fault) -> None:
+    soak.velux.expire_access_tokens()
+    soak.velux.refuse_refresh = True
+
+
+async def v_refresh_accepted(soak: Soak, fault: Fault) -> None:
+    soak.velux.refuse_refresh = False
+
+
+async def v_password_changed(soak: Soak, fault: Fault) -> None:
+    soak.velux.set_password(soak.new_password("VELUX"))
+    soak.velux.revoke_tokens()
+
+
 async def v_token_endpoint_down(soak: Soak, fault: Fault) -> None:
     soak.velux.expire_access_tokens()
     soak.velux.fail_next(BIG, status=fault.rng.choice((500, 502, 503)), path=TOKEN)
+
+
+async def v_token_endpoint_slow(soak: Soak, fault: Fault) -> None:
+    soak.velux.expire_access_tokens()
+    soak.velux.delay_next(BIG, seconds=SLOW, path=TOKEN)
 
 
 async def v_homestatus_down(soak: Soak, fault: Fault) -> None:
@@ -354,13 +394,26 @@ async def v_homestatus_down(soak: Soak, fault: Fault) -> None:
 
 
 async def v_homestatus_slow(soak: Soak, fault: Fault) -> None:
-    # Longer than the integration's request timeout (20 s).
-    soak.velux.delay_next(BIG, seconds=40, path=HOMESTATUS)
-    soak.held_until = fault.end + 2 * STEP
+    soak.velux.delay_next(BIG, seconds=SLOW, path=HOMESTATUS)
 
 
 async def v_homestatus_garbage(soak: Soak, fault: Fault) -> None:
     soak.velux.malformed_next(BIG, path=HOMESTATUS)
+
+
+async def v_homestatus_partial(soak: Soak, fault: Fault) -> None:
+    from simulator.velux import HOME_ID
+
+    payload = {"status": "ok", "body": {"home": {"id": HOME_ID}}}
+    soak.velux.reply_next(BIG, payload=payload, path=HOMESTATUS)
+
+
+async def v_homesdata_down(soak: Soak, fault: Fault) -> None:
+    soak.velux.fail_next(BIG, status=fault.rng.choice((500, 502, 503)), path=HOMESDATA)
+
+
+async def v_homesdata_slow(soak: Soak, fault: Fault) -> None:
+    soak.velux.delay_next(BIG, seconds=SLOW, path=HOMESDATA)
 
 
 async def v_error26_storm(soak: Soak, fault: Fault) -> None:
@@ -368,8 +421,11 @@ async def v_error26_storm(soak: Soak, fault: Fault) -> None:
 
 
 async def v_http429_hint(soak: Soak, fault: Fault) -> None:
-    hint = int(fault.end - fault.start)
-    soak.velux.rate_limit_next(BIG, kind="http429", retry_after=hint)
+    soak.velux.rate_limit_next(BIG, kind="http429", retry_after=fault.rng.choice((60, 1200)))
+
+
+async def v_concurrency(soak: Soak, fault: Fault) -> None:
+    soak.velux.rate_limit_next(2, kind="error11")
 
 
 async def v_clear(soak: Soak, fault: Fault) -> None:
@@ -399,17 +455,122 @@ async def v_ws_accepted(soak: Soak, fault: Fault) -> None:
     soak.velux.ws_refuse_subscriptions = False
 
 
+async def v_ws_stall(soak: Soak, fault: Fault) -> None:
+    soak.velux.ws_push_paused = True
+
+
+async def v_ws_resume(soak: Soak, fault: Fault) -> None:
+    soak.velux.ws_push_paused = False
+
+
+async def v_names_fail(soak: Soak, fault: Fault) -> None:
+    soak.dns.down.add("velux")
+
+
+async def v_names_back(soak: Soak, fault: Fault) -> None:
+    soak.dns.down.discard("velux")
+
+
+NEW_BLIND = "5636133219200977"
+
+
+async def v_module_added(soak: Soak, fault: Fault) -> None:
+    from simulator.velux import BEDROOM_ID, GATEWAY_ID, HOME_ID
+
+    soak.velux.add_module(
+        HOME_ID,
+        {
+            "id": NEW_BLIND,
+            "type": "NXO",
+            "name": "New blind",
+            "bridge": GATEWAY_ID,
+            "room_id": BEDROOM_ID,
+            "velux_type": "blind",
+        },
+        {"current_position": fault.rng.randint(0, 100)},
+    )
+
+
+async def v_module_gone(soak: Soak, fault: Fault) -> None:
+    soak.velux.remove_module(NEW_BLIND)
+
+
+async def v_module_removed(soak: Soak, fault: Fault) -> None:
+    from simulator.velux import AWNING_ID
+
+    fault.notes["position"] = soak.velux.position(AWNING_ID)
+    soak.velux.remove_module(AWNING_ID)
+
+
+async def v_module_back(soak: Soak, fault: Fault) -> None:
+    from simulator.velux import AWNING_ID, GATEWAY_ID, HOME_ID, LIVING_ROOM_ID
+
+    soak.velux.add_module(
+        HOME_ID,
+        {
+            "id": AWNING_ID,
+            "type": "NXO",
+            "name": "Awning blind",
+            "bridge": GATEWAY_ID,
+            "room_id": LIVING_ROOM_ID,
+            "velux_type": "awning_blind",
+        },
+        {"current_position": fault.notes["position"], "silent": True},
+    )
+
+
+async def v_home_revoked(soak: Soak, fault: Fault) -> None:
+    from simulator.velux import SMALL_HOME_ID
+
+    soak.velux.revoked_homes.add(SMALL_HOME_ID)
+
+
+async def v_home_restored(soak: Soak, fault: Fault) -> None:
+    soak.velux.revoked_homes.clear()
+
+
+async def v_clock_jump(soak: Soak, fault: Fault) -> None:
+    await soak.jump(CLOCK_JUMP)
+
+
+async def answer_reauth(soak: Soak, fault: Fault) -> None:
+    """The user enters the new password in the reauthentication Home Assistant asked for."""
+    await soak.reauthenticate(fault.kind.provider)
+
+
+TOPOLOGY = 35 * 60.0
+"""A recovery that waits for the next topology read or resync (every 30 minutes)."""
+
 VELUX_FAULTS = (
     FaultClass("VELUX", "access token expired (one-shot)", v_token_expired, one_shot=True),
+    FaultClass("VELUX", "refresh token refused", v_refresh_refused, v_refresh_accepted),
+    FaultClass(
+        "VELUX", "password changed (reauth)", v_password_changed, answer_reauth, reauth=True
+    ),
     FaultClass("VELUX", "token endpoint 5xx", v_token_endpoint_down, v_clear),
+    FaultClass("VELUX", "token endpoint timeout", v_token_endpoint_slow, v_clear),
     FaultClass("VELUX", "homestatus 5xx", v_homestatus_down, v_clear),
-    FaultClass("VELUX", "homestatus timeout (40 s)", v_homestatus_slow, v_clear),
+    FaultClass("VELUX", "homestatus timeout", v_homestatus_slow, v_clear),
     FaultClass("VELUX", "malformed homestatus JSON", v_homestatus_garbage, v_clear),
-    FaultClass("VELUX", "403 error 26 storm", v_error26_storm, v_clear),
-    FaultClass("VELUX", "429 with Retry-After", v_http429_hint, v_clear),
+    FaultClass("VELUX", "homestatus without modules", v_homestatus_partial, v_clear),
+    FaultClass("VELUX", "homesdata 5xx", v_homesdata_down, v_clear),
+    FaultClass("VELUX", "homesdata timeout", v_homesdata_slow, v_clear),
+    FaultClass("VELUX", "403 error 26 storm", v_error26_storm, v_clear, gap_after=15 * 60),
+    FaultClass("VELUX", "429 with Retry-After", v_http429_hint, v_clear, gap_after=20 * 60),
+    FaultClass("VELUX", "429 error 11 (concurrency)", v_concurrency, v_clear),
+    FaultClass("VELUX", "DNS failure", v_names_fail, v_names_back),
+    FaultClass(
+        "VELUX", "module added, removed at lift", v_module_added, v_module_gone, gap_after=TOPOLOGY
+    ),
+    FaultClass(
+        "VELUX", "module removed, back at lift", v_module_removed, v_module_back, gap_after=TOPOLOGY
+    ),
+    FaultClass("VELUX", "one home revoked (error 21)", v_home_revoked, v_home_restored),
+    FaultClass("VELUX", "clock jumps 30 minutes (one-shot)", v_clock_jump, one_shot=True),
     FaultClass("VELUX", "websocket dropped by server", v_ws_server_drop, v_ws_back),
     FaultClass("VELUX", "websocket network failure", v_ws_network_drop, v_ws_back),
     FaultClass("VELUX", "websocket subscription refused", v_ws_refused, v_ws_accepted),
+    FaultClass("VELUX", "websocket stalls", v_ws_stall, v_ws_resume, gap_after=TOPOLOGY),
 )
 
 # Homely
@@ -421,16 +582,63 @@ async def h_tokens_expired(soak: Soak, fault: Fault) -> None:
     await soak.homely.expire_access_tokens()
 
 
+async def h_access_expired(soak: Soak, fault: Fault) -> None:
+    await soak.homely.expire_access_tokens()
+
+
+async def h_password_changed(soak: Soak, fault: Fault) -> None:
+    soak.homely.set_password(soak.new_password("Homely"))
+    soak.homely.expire_refresh_tokens()
+    await soak.homely.expire_access_tokens()
+
+
+async def h_token_endpoint_down(soak: Soak, fault: Fault) -> None:
+    soak.homely.fail_next(BIG, status=fault.rng.choice((500, 502, 503)), path=OAUTH)
+    await soak.homely.expire_access_tokens()
+
+
+async def h_token_endpoint_slow(soak: Soak, fault: Fault) -> None:
+    soak.homely.delay_next(BIG, seconds=SLOW, path=OAUTH)
+    await soak.homely.expire_access_tokens()
+
+
 async def h_home_down(soak: Soak, fault: Fault) -> None:
     soak.homely.fail_next(BIG, status=fault.rng.choice((500, 502, 503)), path=HOME_PREFIX)
+
+
+async def h_home_slow(soak: Soak, fault: Fault) -> None:
+    soak.homely.delay_next(BIG, seconds=SLOW, path=HOME_PREFIX)
 
 
 async def h_home_limited(soak: Soak, fault: Fault) -> None:
     soak.homely.rate_limit_next(BIG, retry_after=fault.rng.choice((4, 4, 10, 30)), path=HOME_PREFIX)
 
 
+async def h_home_limited_no_hint(soak: Soak, fault: Fault) -> None:
+    soak.homely.rate_limit_next(BIG, retry_after=None, path=HOME_PREFIX)
+
+
 async def h_home_garbage(soak: Soak, fault: Fault) -> None:
     soak.homely.malformed_next(BIG, path=HOME_PREFIX)
+
+
+async def h_home_partial(soak: Soak, fault: Fault) -> None:
+    """``/home`` of the home answers devices without their fields (an id only, or no id)."""
+    from simulator.homely import ENTRY_ID, LOCATION_ID, MOTION_ID
+
+    home = soak.homely.locations[LOCATION_ID]
+    body = home.home()
+    devices: list[dict[str, Any]] = []
+    for device in body["devices"]:
+        if device["id"] == MOTION_ID:
+            devices.append({"id": MOTION_ID})
+        elif device["id"] == ENTRY_ID:
+            devices.append({key: value for key, value in device.items() if key != "id"})
+        else:
+            devices.append(device)
+    soak.homely.answer_next(
+        {**body, "devices": devices}, count=BIG, path=f"{HOME_PREFIX}{LOCATION_ID}"
+    )
 
 
 async def h_clear(soak: Soak, fault: Fault) -> None:
@@ -474,17 +682,92 @@ async def h_accepted_and_clear(soak: Soak, fault: Fault) -> None:
     soak.homely.clear_faults()
 
 
+async def h_names_fail(soak: Soak, fault: Fault) -> None:
+    soak.dns.down.add("homely")
+    await soak.homely.drop_network()
+
+
+async def h_names_back(soak: Soak, fault: Fault) -> None:
+    soak.dns.down.discard("homely")
+
+
+async def h_device_added(soak: Soak, fault: Fault) -> None:
+    from simulator.homely import LOCATION_ID
+
+    fault.notes["device"] = soak.homely.add_device(
+        LOCATION_ID, fault.rng.choice(("Flood Alarm", "Alarm Motion Sensor 2")), name="New"
+    )
+
+
+async def h_device_gone(soak: Soak, fault: Fault) -> None:
+    soak.homely.remove_device(fault.notes["device"])
+
+
+async def h_device_removed(soak: Soak, fault: Fault) -> None:
+    from simulator.homely import FLOOD_ID
+
+    fault.notes["device"] = copy.deepcopy(soak.homely.device(FLOOD_ID))
+    soak.homely.remove_device(FLOOD_ID)
+
+
+async def h_device_back(soak: Soak, fault: Fault) -> None:
+    from simulator.homely import LOCATION_ID
+
+    soak.homely.locations[LOCATION_ID].devices.append(fault.notes["device"])
+
+
+async def h_new_state(soak: Soak, fault: Fault) -> None:
+    """A state the device never reported arrives in a live event."""
+    from simulator.homely import ENTRY2_ID
+
+    value = fault.rng.random() < 0.5
+    await soak.homely.change_device(ENTRY2_ID, "alarm", "fire", value, create=True)
+
+
 HOMELY_FAULTS = (
     FaultClass(
         "Homely", "access + refresh tokens expired (one-shot)", h_tokens_expired, one_shot=True
     ),
+    FaultClass("Homely", "access token expired (one-shot)", h_access_expired, one_shot=True),
+    FaultClass(
+        "Homely", "password changed (reauth)", h_password_changed, answer_reauth, reauth=True
+    ),
+    FaultClass("Homely", "token endpoints 5xx", h_token_endpoint_down, h_clear),
+    FaultClass("Homely", "token endpoints timeout", h_token_endpoint_slow, h_clear),
     FaultClass("Homely", "/home 5xx", h_home_down, h_clear),
-    FaultClass("Homely", "/home 429 with retryAfter", h_home_limited, h_clear),
+    FaultClass("Homely", "/home timeout", h_home_slow, h_clear),
+    FaultClass("Homely", "/home 429 with retryAfter", h_home_limited, h_clear, gap_after=TOPOLOGY),
+    FaultClass(
+        "Homely",
+        "/home 429 without retryAfter",
+        h_home_limited_no_hint,
+        h_clear,
+        gap_after=TOPOLOGY,
+    ),
     FaultClass("Homely", "malformed /home JSON", h_home_garbage, h_clear),
+    FaultClass("Homely", "/home devices missing fields", h_home_partial, h_clear),
     FaultClass("Homely", "socket dropped by server (flaps)", h_server_drop, during=h_server_flaps),
     FaultClass("Homely", "socket network drop (flaps)", h_network_drop, during=h_network_flaps),
     FaultClass("Homely", "socket refused", h_refused, h_accepted),
-    FaultClass("Homely", "socket refused + /home 429", h_refused_and_limited, h_accepted_and_clear),
+    FaultClass(
+        "Homely",
+        "socket refused + /home 429",
+        h_refused_and_limited,
+        h_accepted_and_clear,
+        gap_after=TOPOLOGY,
+    ),
+    FaultClass("Homely", "DNS failure", h_names_fail, h_names_back),
+    FaultClass(
+        "Homely", "device added, removed at lift", h_device_added, h_device_gone, gap_after=TOPOLOGY
+    ),
+    FaultClass(
+        "Homely",
+        "device removed, back at lift",
+        h_device_removed,
+        h_device_back,
+        gap_after=TOPOLOGY,
+    ),
+    FaultClass("Homely", "state first seen in an event (one-shot)", h_new_state, one_shot=True),
 )
 
 
@@ -505,6 +788,8 @@ def schedule(
             rng.shuffle(deck)
         kind = deck.pop()
         duration = 0.0 if kind.one_shot else rng.randint(*FAULT_MINUTES) * 60.0
+        if kind.one_shot and kind.name.startswith("clock"):
+            duration = CLOCK_JUMP
         hour = int(moment // 3600)
         if is_quiet(hour) or (moment + duration > (hour + 1) * 3600 and is_quiet(hour + 1)):
             moment = (hour + 2 if is_quiet(hour + 1) else hour + 1) * 3600.0
@@ -514,7 +799,8 @@ def schedule(
         if kind.websocket and moment + duration > push_off_at:
             continue
         faults.append(Fault(kind, moment, moment + duration, rng.randrange(2**32)))
-        moment += duration + rng.uniform(*GAP_MINUTES) * 60
+        gap = max(rng.uniform(*GAP_MINUTES) * 60, kind.gap_after)
+        moment += duration + gap
 
 
 def is_quiet(hour: int) -> bool:
@@ -529,15 +815,17 @@ def is_quiet(hour: int) -> bool:
 class Hour:
     """What one clock hour saw."""
 
-    velux_home: Counter[str] = field(default_factory=Counter)
-    """homestatus + setstate per home id."""
-    velux_account: int = 0
-    """Token, homesdata and other account calls."""
+    velux_reads: Counter[str] = field(default_factory=Counter)
+    """homestatus per home id."""
+    velux_homesdata: int = 0
+    velux_tokens: int = 0
     velux_commands: Counter[str] = field(default_factory=Counter)
     velux_total: int = 0
     velux_log: list[tuple[float, str, str | None]] = field(default_factory=list)
-    """Simulated second (after the step), path and home of every call."""
+    """Simulated second, path and home of every call."""
     homely_home: Counter[str] = field(default_factory=Counter)
+    homely_locations: int = 0
+    homely_tokens: int = 0
     homely_total: int = 0
     velux_fault: bool = False
     homely_fault: bool = False
@@ -550,7 +838,14 @@ class Soak:
     """Both entries, both clouds, the clock and everything noted on the way."""
 
     def __init__(  # noqa: PLR0917
-        self, hass: Any, freezer: Any, velux: Any, homely: Any, seed: int, push_off_at: float
+        self,
+        hass: Any,
+        freezer: Any,
+        velux: Any,
+        homely: Any,
+        dns: Any,
+        seed: int,
+        push_off_at: float,
     ) -> None:
         """Keep the actors (the entries come once set up)."""
         self.hass = hass
@@ -559,15 +854,16 @@ class Soak:
         self.freezer = freezer
         self.velux = velux
         self.homely = homely
+        self.dns = dns
         self.rng = random.Random(seed * 7919 + 1)
         self.elapsed = 0.0
         self.steps = 0
+        self.substeps = 0
         self.fine_steps = 0
         self.fine_until = -1.0
-        self.held_until = -1.0
-        """Until this simulated second the VELUX cloud may hold requests (timeouts)."""
         self.velux_entry: Any = None
         self.homely_entry: Any = None
+        self.watch: LogWatch | None = None
         self.hours: dict[int, Hour] = defaultdict(Hour)
         self._velux_seen = 0
         self._homely_seen = 0
@@ -579,7 +875,12 @@ class Soak:
         self.changes: Counter[str] = Counter()
         self.commands: list[tuple[asyncio.Task[Any], str, str, float]] = []
         self.command_results: Counter[str] = Counter()
-        self.ids: dict[str, str | None] = {}
+        self.passwords: dict[str, str] = {}
+        self.password_changes = 0
+        self.reauths = 0
+        self.problems: list[str] = []
+        """What went wrong on the way (lost at the end)."""
+        self.unsettled: list[str] = []
 
     # -- clock ---------------------------------------------------------------------
 
@@ -588,138 +889,166 @@ class Soak:
         """Return the current clock hour's record."""
         return self.hours[int(self.elapsed // 3600)]
 
+    def next_timer(self) -> float | None:
+        """Return the seconds until the next timer of the loop falls due (None: none)."""
+        loop = self.hass.loop
+        whens = [handle.when() for handle in loop._scheduled if not handle.cancelled()]
+        return None if not whens else max(min(whens) - loop.time(), 0.0)
+
     async def tick(self, seconds: float) -> None:
-        """Move every clock, run what fell due and note the calls made."""
-        from pytest_homeassistant_custom_component.common import async_fire_time_changed
+        """Move every clock ``seconds`` on, stopping at each timer that falls due meanwhile.
+
+        Timers run in the order of their time, as they would with a clock that flows
+        (a renewal due 5 s before a token expires runs before the server's end of that
+        connection at its expiry).
+        """
+        end = self.elapsed + seconds
+        stops = 0
+        while end - self.elapsed > 1e-6:
+            left = end - self.elapsed
+            due = self.next_timer()
+            step = left
+            if due is not None and stops < MAX_SUBSTEPS and due + 0.001 < left:
+                step = max(due + 0.001, 0.001)
+            await self._move(step, exact=step < left)
+            stops += 1
+        self.substeps += stops
+        self.note_calls()
+
+    async def jump(self, seconds: float) -> None:
+        """Move the clock at once (the host slept): every timer overdue fires together."""
+        await self._move(seconds, exact=False)
+        self.note_calls()
+
+    async def _move(self, seconds: float, *, exact: bool) -> None:
+        from pytest_homeassistant_custom_component.common import (
+            async_fire_time_changed,
+            async_fire_time_changed_exact,
+        )
 
         self.freezer.tick(timedelta(seconds=seconds))
         self.elapsed += seconds
-        async_fire_time_changed(self.hass)
+        if exact:
+            async_fire_time_changed_exact(self.hass)
+        else:
+            async_fire_time_changed(self.hass)
         await self.settle()
-        self.note_calls()
+
+    def _busy(self) -> list[str]:
+        """Return what is under way and does not wait for the clock."""
+        hass = self.hass
+        busy = [
+            task.get_name()
+            for task in hass._background_tasks
+            if not task.done() and not any(name in task.get_name() for name in LONG_LIVED)
+        ]
+        if self.homely.in_flight > self.homely.delayed:
+            busy.append("Homely request")
+        entry = self.homely_entry
+        if entry is not None and _loaded(entry):
+            runtime = entry.runtime_data
+            busy += [
+                f"Homely read {c.location_id}" for c in runtime.coordinators.values() if c.reading
+            ]
+            busy += [
+                f"Homely connect {location}"
+                for location, live in runtime.live.connections.items()
+                if live._connect_task is not None
+            ]
+        entry = self.velux_entry
+        if entry is not None and _loaded(entry):
+            realtime = entry.runtime_data.realtime
+            running = any(
+                not task.done() and "realtime" in task.get_name() for task in hass._background_tasks
+            )
+            if running and not (
+                realtime.connected or realtime.next_delay is not None or realtime.stopping
+            ):
+                busy.append("VELUX realtime connecting")
+        return busy
 
     async def settle(self) -> None:
-        """Let the reads that fell due finish (a held request waits for the next step)."""
-        hass = self.hass
-        deadline = real_time() + (
-            HELD_SETTLE_LIMIT if self.elapsed < self.held_until else SETTLE_LIMIT
-        )
+        """Let what fell due run to its end; a request the slow cloud holds waits for the
+        clock (once nothing else moved for ``IDLE_TURNS`` turns of the loop).
+
+        A step that neither ends nor waits for the cloud within ``SETTLE_LIMIT`` real
+        seconds is noted (a hang, reported as lost): a busy machine only makes it slower.
+        """
+        deadline = real_time() + SETTLE_LIMIT
+        idle = 0
+        seen: tuple[int, ...] = ()
         while True:
-            await hass.async_block_till_done()
-            pending = [
-                task
-                for task in hass._background_tasks
-                if not task.done() and not any(name in task.get_name() for name in LONG_LIVED)
-            ]
-            reading = self.homely_entry is not None and any(
-                c.reading for c in self.homely_entry.runtime_data.coordinators.values()
+            await self.hass.async_block_till_done()
+            busy = self._busy()
+            if not busy:
+                break
+            now = (
+                len(self.velux.requests),
+                len(self.homely.requests),
+                self.velux.delayed,
+                self.homely.delayed,
             )
-            if not (pending or self.homely.in_flight or reading) or real_time() > deadline:
+            holding = self.velux.delayed or self.homely.delayed
+            idle = idle + 1 if now == seen and holding else 0
+            seen = now
+            if idle > IDLE_TURNS:
+                break
+            if real_time() > deadline:
+                self.unsettled.append(f"s {self.elapsed:.0f}: {busy}")
                 break
             await asyncio.sleep(0)
-        for _ in range(50):  # socket messages on both live connections
+        for _ in range(20):  # socket messages on both live connections
             await asyncio.sleep(0)
 
     def note_calls(self) -> None:
         """Count the calls made since the last step in the current hour."""
         hour = self.hour
         for request in self.velux.requests[self._velux_seen :]:
-            hour.velux_log.append((self.elapsed, request.path, request.form.get("home_id")))
+            home_id = request.form.get("home_id")
+            hour.velux_log.append((self.elapsed, request.path, home_id))
             hour.velux_total += 1
             if request.path == HOMESTATUS:
-                hour.velux_home[str(request.form.get("home_id"))] += 1
+                hour.velux_reads[str(home_id)] += 1
+            elif request.path == HOMESDATA:
+                hour.velux_homesdata += 1
+            elif request.path == TOKEN:
+                hour.velux_tokens += 1
             elif request.path == SETSTATE:
                 body = request.json if isinstance(request.json, dict) else {}
                 home = body.get("home") if isinstance(body.get("home"), dict) else {}
-                home_id = str(home.get("id"))
-                hour.velux_home[home_id] += 1
-                hour.velux_commands[home_id] += 1
-            else:
-                hour.velux_account += 1
+                hour.velux_commands[str(home.get("id"))] += 1
         self._velux_seen = len(self.velux.requests)
         for request in self.homely.requests[self._homely_seen :]:
             hour.homely_total += 1
             if request.path.startswith(HOME_PREFIX):
                 hour.homely_home[request.path.removeprefix(HOME_PREFIX)] += 1
+            elif request.path == LOCATIONS:
+                hour.homely_locations += 1
+            elif request.path.startswith(OAUTH):
+                hour.homely_tokens += 1
         self._homely_seen = len(self.homely.requests)
 
     # -- what is shown and what is true -----------------------------------------------
 
     def entity_id(self, platform: str, unique_id: str) -> str | None:
-        """Return (and remember) the entity id of one of our entities."""
-        key = f"{platform}:{unique_id}"
-        if key not in self.ids:
-            from tests.helpers import find_entity_id
+        """Return the entity id of one of our entities (None: not registered)."""
+        from tests.helpers import find_entity_id
 
-            self.ids[key] = find_entity_id(self.hass, platform, unique_id)
-        return self.ids[key]
-
-    def state(self, platform: str, unique_id: str) -> Any:
-        """Return the state object of one of our entities (None: none)."""
-        entity_id = self.entity_id(platform, unique_id)
-        return None if entity_id is None else self.hass.states.get(entity_id)
-
-    @staticmethod
-    def number(state: Any) -> object:
-        """Return a numeric state as a rounded float (else the state text)."""
-        if state is None:
-            return None
-        try:
-            return round(float(state.state), 3)
-        except ValueError:
-            return state.state
-
-    def velux_pairs(self) -> dict[str, tuple[object, object]]:
-        """Return (shown, truth) of every compared VELUX value."""
-        from simulator.velux import BEDROOM_ID, GATEWAY_ID, SENSOR_ID, SMALL_GATEWAY_ID
-
-        sim = self.velux
-        pairs: dict[str, tuple[object, object]] = {}
-        for module_id in OPENERS:
-            state = self.state("cover", f"{module_id}_cover")
-            shown = None if state is None else state.attributes.get("current_position")
-            if state is not None and state.state == "unavailable":
-                shown = "unavailable"
-            pairs[f"cover {module_id}"] = (shown, sim.position(module_id))
-        for gateway in (GATEWAY_ID, SMALL_GATEWAY_ID):
-            state = self.state("binary_sensor", f"{gateway}_rain")
-            if state is not None:
-                raining = sim.module(gateway).status.get("is_raining")
-                pairs[f"rain {gateway}"] = (state.state, "on" if raining else "off")
-        climate = sim._room(BEDROOM_ID).climate
-        for key, scale in (("temperature", 10), ("humidity", 1), ("co2", 1)):
-            state = self.state("sensor", f"{SENSOR_ID}_{key}")
-            pairs[key] = (self.number(state), round(climate[key] / scale, 3))
-        battery = self.state("sensor", f"{SENSOR_ID}_battery")
-        pairs["battery"] = (self.number(battery), float(sim.module(SENSOR_ID).battery_percent))
-        return pairs
-
-    def homely_pairs(self) -> dict[str, tuple[object, object]]:
-        """Return (shown, truth) of every compared Homely value."""
-        sim = self.homely
-        pairs: dict[str, tuple[object, object]] = {}
-        for location_id, location in sim.locations.items():
-            state = self.state("alarm_control_panel", f"{location_id}_alarm")
-            shown = None if state is None else (state.state, state.attributes.get("homely_state"))
-            truth = (ALARM_STATES.get(location.alarm_state), location.alarm_state)
-            pairs[f"alarm {location.name}"] = (shown, truth)
-        for device_id, key in HOMELY_BINARY:
-            state = self.state("binary_sensor", f"{device_id}_{key}")
-            value = sim.state(device_id, "alarm", "alarm")
-            pairs[f"{key} {device_id[:8]}"] = (
-                None if state is None else state.state,
-                "on" if value else "off",
-            )
-        for device_id, key, feature, name, scale in HOMELY_NUMBERS:
-            state = self.state("sensor", f"{device_id}_{key}")
-            value = sim.state(device_id, feature, name)
-            pairs[f"{key} {device_id[:8]}"] = (self.number(state), round(value / scale, 3))
-        return pairs
+        return find_entity_id(self.hass, platform, unique_id)
 
     def differences(self, provider: str) -> dict[str, tuple[object, object]]:
-        """Return the values whose shown state is not the truth."""
-        pairs = self.velux_pairs() if provider == "VELUX" else self.homely_pairs()
-        return {key: pair for key, pair in pairs.items() if pair[0] != pair[1]}
+        """Return every entity of the provider's entry that is not the cloud's truth."""
+        from tests.faults.truth import homely_differences, velux_differences
+
+        if provider == "VELUX":
+            return velux_differences(self.hass, self.velux_entry, self.velux)
+        return homely_differences(self.hass, self.homely_entry, self.homely)
+
+    def compared(self, provider: str) -> int:
+        """Return how many entities of the provider's entry have a state."""
+        from tests.faults.truth import compared
+
+        return compared(self.hass, self.velux_entry if provider == "VELUX" else self.homely_entry)
 
     def healthy(self, provider: str) -> bool:
         """Return True when the provider reads and listens normally again.
@@ -727,20 +1056,24 @@ class Soak:
         VELUX ACTIVE: the last poll succeeded, no rate-limit back-off, the realtime push
         up while its service runs. Homely: every location read and live.
         """
+        from tests.homely.conftest import all_live
+
+        entry = self.velux_entry if provider == "VELUX" else self.homely_entry
+        if not _loaded(entry):
+            return False
         if provider == "VELUX":
-            coordinator = self.velux_entry.runtime_data.coordinator
-            return (
+            coordinator = entry.runtime_data.coordinator
+            return bool(
                 coordinator.last_update_success
                 and not coordinator.backing_off
                 and (coordinator.push_connected or not self.velux.ws_enabled)
             )
-        from tests.homely.conftest import all_live
-
-        coordinators = self.homely_entry.runtime_data.coordinators.values()
-        return all_live(self.homely_entry) and all(c.last_update_success for c in coordinators)
+        coordinators = entry.runtime_data.coordinators.values()
+        return all_live(entry) and all(c.last_update_success for c in coordinators)
 
     def check(self) -> None:
-        """Note recoveries and how long a provider differed with no fault to blame."""
+        """Note recoveries, how long a provider differed with no fault to blame, and
+        reauthentications asked for while the password was right."""
         for provider in ("VELUX", "Homely"):
             differs = self.differences(provider)
             pending = self.recovering[provider]
@@ -751,13 +1084,69 @@ class Soak:
             blamed = self.active[provider] is not None or self.recovering[provider] is not None
             if not differs or blamed:
                 self.differs_since[provider] = None
-                continue
-            since = self.differs_since[provider]
-            if since is None:
-                self.differs_since[provider] = since = self.elapsed
-            if self.elapsed - since > self.stale[provider]:
-                self.stale[provider] = self.elapsed - since
-                self.stale_what[provider] = f"{differs} at s {self.elapsed:.0f}"
+            else:
+                since = self.differs_since[provider]
+                if since is None:
+                    self.differs_since[provider] = since = self.elapsed
+                if self.elapsed - since > self.stale[provider]:
+                    self.stale[provider] = self.elapsed - since
+                    self.stale_what[provider] = f"{differs} at s {self.elapsed:.0f}"
+            fault = self.active[provider]
+            expected = fault is not None and fault.kind.reauth
+            if self.reauth_flows(provider) and not expected:
+                self.problems.append(
+                    f"{provider}: a reauthentication was asked for at s {self.elapsed:.0f} "
+                    "although the password was right"
+                )
+                self.drop_flows(provider)
+
+    # -- passwords -------------------------------------------------------------------
+
+    def new_password(self, provider: str) -> str:
+        """Return a new password for the provider's account (watched for in the log)."""
+        self.password_changes += 1
+        password = f"{provider.lower()}-changed-{self.password_changes}-{self.rng.randrange(10**6)}"
+        self.passwords[provider] = password
+        if self.watch is not None:
+            self.watch.fixed[f"{provider} changed password"] = password
+        return password
+
+    def reauth_flows(self, provider: str) -> list[dict[str, Any]]:
+        """Return the reauthentication flows in progress for the provider's entry."""
+        entry = self.velux_entry if provider == "VELUX" else self.homely_entry
+        return [
+            flow
+            for flow in self.hass.config_entries.flow.async_progress()
+            if flow["context"].get("source") == "reauth"
+            and flow["context"].get("entry_id") == entry.entry_id
+        ]
+
+    def drop_flows(self, provider: str) -> None:
+        """Abort the provider's reauthentication flows (the problem is already noted)."""
+        for flow in self.reauth_flows(provider):
+            self.hass.config_entries.flow.async_abort(flow["flow_id"])
+
+    async def reauthenticate(self, provider: str) -> None:
+        """Enter the new password in the reauthentication flow Home Assistant started."""
+        from homeassistant.data_entry_flow import FlowResultType
+
+        flows = self.reauth_flows(provider)
+        if len(flows) != 1:
+            self.problems.append(
+                f"{provider}: {len(flows)} reauthentication flows for a changed password at "
+                f"s {self.elapsed:.0f} (one expected)"
+            )
+            self.drop_flows(provider)
+            return
+        result = await self.hass.config_entries.flow.async_configure(
+            flows[0]["flow_id"], {"password": self.passwords[provider]}
+        )
+        if result.get("type") is not FlowResultType.ABORT or result.get("reason") != (
+            "reauth_successful"
+        ):
+            self.problems.append(f"{provider}: the reauthentication ended with {result}")
+        self.reauths += 1
+        await self.settle()
 
     # -- faults --------------------------------------------------------------------
 
@@ -810,7 +1199,7 @@ class Soak:
         if provider == "VELUX":
             climate = self.velux._room(BEDROOM_ID).climate
             self.velux.set_room_climate(BEDROOM_ID, temperature=climate["temperature"] % 90 + 171)
-            self.velux.set_position(rng.choice(OPENERS), rng.randint(0, 100))
+            self.velux.set_position(rng.choice(self.openers()), rng.randint(0, 100))
         else:
             for device_id in (MOTION_ID, CABIN_ENTRY_ID):
                 value = self.homely.state(device_id, "temperature", "temperature")
@@ -820,6 +1209,10 @@ class Soak:
         self.changes[f"{provider} nudge at a lift"] += 1
 
     # -- the world moves -------------------------------------------------------------
+
+    def openers(self) -> list[str]:
+        """Return the openers the VELUX cloud has now (one may be removed by a fault)."""
+        return [module_id for module_id in OPENERS if module_id in self.velux._modules]
 
     def chance(self, per_minute: float, seconds: float) -> bool:
         """Return True with probability ``per_minute`` scaled to a step of ``seconds``."""
@@ -832,7 +1225,7 @@ class Soak:
 
         rng, velux, homely = self.rng, self.velux, self.homely
         if self.chance(0.03, seconds):
-            velux.set_position(rng.choice(OPENERS), rng.randint(0, 100))
+            velux.set_position(rng.choice(self.openers()), rng.randint(0, 100))
             self.changes["VELUX position"] += 1
         if self.chance(0.01, seconds):
             home_id = rng.choice((HOME_ID, SMALL_HOME_ID))
@@ -848,6 +1241,8 @@ class Soak:
             climate["humidity"] = rng.randint(30, 75)
         if self.chance(0.05, seconds):
             climate["co2"] = rng.randint(400, 1600)
+        if self.chance(0.02, seconds):
+            climate["lux"] = rng.randint(0, 2000)
         if climate:
             velux.set_room_climate(BEDROOM_ID, **climate)
             self.changes["VELUX climate"] += 1
@@ -857,7 +1252,7 @@ class Soak:
 
         if self.chance(0.04, seconds):
             location_id = rng.choice(list(homely.locations))
-            await homely.set_alarm_state(location_id, rng.choice(list(ALARM_STATES)))
+            await homely.set_alarm_state(location_id, rng.choice(ALARM_STATES))
             self.changes["Homely alarm"] += 1
         for device_id, _key in HOMELY_BINARY:
             if self.chance(0.05, seconds):
@@ -882,9 +1277,9 @@ class Soak:
         if not self.chance(0.04, seconds):
             return False
         rng = self.rng
-        module_id = rng.choice(OPENERS)
+        module_id = rng.choice(self.openers())
         entity_id = self.entity_id("cover", f"{module_id}_cover")
-        if entity_id is None:
+        if entity_id is None or not _loaded(self.velux_entry):
             return False
         service, data = rng.choice(
             (
@@ -903,7 +1298,7 @@ class Soak:
 
     async def harvest_commands(self, *, final: bool = False) -> list[str]:
         """Note how the finished commands ended; return those that never finished."""
-        from homeassistant.exceptions import HomeAssistantError
+        from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
         for _ in range(20):
             await asyncio.sleep(0)
@@ -921,8 +1316,9 @@ class Soak:
             if err is None:
                 self.command_results["done"] += 1
             elif isinstance(err, HomeAssistantError):
+                kind = "refused" if isinstance(err, ServiceValidationError) else "failed"
                 key = err.translation_key or type(err).__name__
-                self.command_results[f"refused: {key}"] += 1
+                self.command_results[f"{kind}: {key}"] += 1
             else:
                 self.command_results[f"error: {type(err).__name__}: {err}"] += 1
         self.commands = running
@@ -932,6 +1328,8 @@ class Soak:
 
     async def step(self, plan: dict[str, list[Fault]], total: float) -> None:
         """One step: faults, changes, a command maybe, the clock, the checks."""
+        from tests.homely.conftest import all_live
+
         seconds = FINE_STEP if self.elapsed < self.fine_until else STEP
         seconds = min(seconds, total - self.elapsed)
         if self.velux.ws_enabled and self.elapsed >= self.push_off_at:
@@ -939,6 +1337,7 @@ class Soak:
             self.velux.ws_enabled = False
             await self.velux.ws_disconnect()
         await self.faults_due(plan)
+        seconds = min(seconds, max(total - self.elapsed, 0.0))
         quiet = self.elapsed >= total - QUIET_END
         if not quiet:
             await self.change_world(seconds)
@@ -947,20 +1346,26 @@ class Soak:
         hour = self.hour
         hour.velux_fault |= self.active["VELUX"] is not None
         hour.homely_fault |= self.active["Homely"] is not None
-        await self.tick(seconds)
+        if seconds > 0:
+            await self.tick(seconds)
         self.steps += 1
         self.fine_steps += seconds == FINE_STEP
         await self.harvest_commands()
         hour = self.hour
-        push = self.velux_entry.runtime_data.coordinator.push_connected
-        hour.push_down |= not push
-        hour.push_up |= push
-        from tests.homely.conftest import all_live
-
-        hour.homely_live_down |= not all_live(self.homely_entry)
+        if _loaded(self.velux_entry):
+            push = self.velux_entry.runtime_data.coordinator.push_connected
+            hour.push_down |= not push
+            hour.push_up |= push
+        hour.homely_live_down |= not (_loaded(self.homely_entry) and all_live(self.homely_entry))
         hour.velux_fault |= self.active["VELUX"] is not None
         hour.homely_fault |= self.active["Homely"] is not None
         self.check()
+
+
+def _loaded(entry: Any) -> bool:
+    from homeassistant.config_entries import ConfigEntryState
+
+    return entry is not None and entry.state is ConfigEntryState.LOADED
 
 
 OPENERS: tuple[str, ...] = ()
@@ -1040,10 +1445,12 @@ def report(soak: Soak, plan: dict[str, list[Fault]], watch: LogWatch, took: floa
     lost: list[str] = []
     print(
         f"\nSoak: {soak.elapsed / 3600:g} simulated hours, {soak.steps} steps "
-        f"({soak.fine_steps} of {FINE_STEP:g} s), run time {took:.0f} s"
+        f"({soak.fine_steps} of {FINE_STEP:g} s, {soak.substeps} timer stops), run time "
+        f"{took:.0f} s; {soak.password_changes} password changes answered by "
+        f"{soak.reauths} reauthentications"
     )
     print(
-        f"\n{'provider':8} {'fault class':42} {'injected':>8} {'recovered':>9} "
+        f"\n{'provider':8} {'fault class':44} {'injected':>8} {'recovered':>9} "
         f"{'interrupted':>11}   time to recover, s (max / median)"
     )
     for provider, classes in (("VELUX", VELUX_FAULTS), ("Homely", HOMELY_FAULTS)):
@@ -1052,7 +1459,7 @@ def report(soak: Soak, plan: dict[str, list[Fault]], watch: LogWatch, took: floa
             recovered = [f.recovered_after for f in faults if f.recovered_after is not None]
             interrupted = sum(f.interrupted for f in faults)
             print(
-                f"{provider:8} {kind.name:42} {len(faults):8} {len(recovered):9} "
+                f"{provider:8} {kind.name:44} {len(faults):8} {len(recovered):9} "
                 f"{interrupted:11}   {_seconds(recovered)}"
             )
             for fault in faults:
@@ -1067,59 +1474,61 @@ def report(soak: Soak, plan: dict[str, list[Fault]], watch: LogWatch, took: floa
             lost.append(f"{provider}: a fault was still active at the end")
 
     hours = sorted(soak.hours)
-    allowance = 1 + CONFIRM_MAX_POLLS
     print(
-        f"\nCalls per clock hour. VELUX per home: homestatus + setstate + half of the "
-        f"account's calls (token, homesdata), budget {VELUX_HOME_BUDGET} (in an hour with a "
-        f"VELUX fault {VELUX_FAULT_BUDGET}) + {allowance} per command to the home. Homely "
-        f"/home per account: budget {HOMELY_HEALTHY_BUDGET} in the hours with the live "
-        f"connections up and no Homely fault, else {HOMELY_LOCATION_BUDGET} per location."
+        f"\nCalls per clock hour. VELUX per home: homestatus + half of the account's "
+        f"homesdata, budget {VELUX_HOME_BUDGET} + {CONFIRM_MAX_POLLS} per command to the "
+        f"home; token calls apart. Homely per account: /home + /locations, budget "
+        f"{HOMELY_HEALTHY_BUDGET} in the hours with the live connections up and no Homely "
+        f"fault, else {HOMELY_LOCATION_BUDGET} /home per location; token calls apart."
     )
     print(
-        f"{'hour':>4} {'VELUX home':>10} {'cabin':>6} {'cmds':>5} {'all':>5} {'push':>5} "
-        f"{'fault':>5}  {'Homely /home':>12} {'all':>5} {'live':>5} {'fault':>5}"
+        f"{'hour':>4} {'VELUX home':>10} {'cabin':>6} {'hdata':>5} {'token':>5} {'cmds':>4} "
+        f"{'all':>4} {'push':>5} {'fault':>5}  {'Homely reads':>12} {'token':>5} {'all':>4} "
+        f"{'live':>5} {'fault':>5}"
     )
     per_home: dict[str, list[float]] = defaultdict(list)
-    velux_totals, homely_totals = [], []
-    healthy_home, other_home = [], []
+    velux_totals, homely_totals, velux_tokens, homely_tokens = [], [], [], []
+    healthy_reads, other_reads = [], []
     for index in hours:
         hour = soak.hours[index]
         if index * 3600 >= soak.elapsed:
             continue  # the instant the run ends (its calls go unlisted)
-        share = hour.velux_account / 2
+        share = hour.velux_homesdata / 2
         rows = []
         for home_id in (HOME_ID, SMALL_HOME_ID):
-            calls = hour.velux_home[home_id] + share
+            reads = hour.velux_reads[home_id] + share
             commands = hour.velux_commands[home_id]
-            rows.append(calls)
-            base = VELUX_FAULT_BUDGET if hour.velux_fault else VELUX_HOME_BUDGET
-            budget = base + allowance * commands
-            per_home["fault" if hour.velux_fault else "no fault"].append(calls)
+            rows.append(reads)
+            budget = VELUX_HOME_BUDGET + CONFIRM_MAX_POLLS * commands
+            per_home["fault" if hour.velux_fault else "no fault"].append(reads)
             if not commands and not hour.velux_fault:
-                per_home["idle"].append(calls)
-            if not hour.push_down:
-                per_home["push up"].append(calls)
+                per_home["idle"].append(reads)
             if not hour.push_up:
-                per_home["push down"].append(calls)
-            if calls > budget:
+                per_home["push down"].append(reads)
+            if not hour.push_down:
+                per_home["push up"].append(reads)
+            if reads > budget:
                 times = [
                     f"{moment % 3600:.0f}{'' if path == HOMESTATUS else ' ' + path}"
                     for moment, path, home in hour.velux_log
-                    if home in (home_id, None)
+                    if home in (home_id, None) and path in (HOMESTATUS, HOMESDATA)
                 ]
                 lost.append(
-                    f"VELUX hour {index}: {calls:g} calls for home {home_id} "
-                    f"(budget {budget} with {commands} commands); calls at s {times}"
+                    f"VELUX hour {index}: {reads:g} reads for home {home_id} "
+                    f"(budget {budget} with {commands} commands); reads at s {times}"
                 )
         velux_totals.append(hour.velux_total)
         homely_totals.append(hour.homely_total)
-        home_reads = sum(hour.homely_home.values())
+        velux_tokens.append(hour.velux_tokens)
+        homely_tokens.append(hour.homely_tokens)
+        reads = sum(hour.homely_home.values()) + hour.homely_locations
         healthy = not hour.homely_fault and not hour.homely_live_down
-        (healthy_home if healthy else other_home).append(home_reads)
-        if healthy and home_reads > HOMELY_HEALTHY_BUDGET:
+        (healthy_reads if healthy else other_reads).append(reads)
+        if healthy and reads > HOMELY_HEALTHY_BUDGET:
             lost.append(
-                f"Homely hour {index}: {home_reads} /home with the live connections up "
-                f"(budget {HOMELY_HEALTHY_BUDGET})"
+                f"Homely hour {index}: {reads} /home + /locations with the live connections "
+                f"up (budget {HOMELY_HEALTHY_BUDGET}): {dict(hour.homely_home)}, "
+                f"{hour.homely_locations} /locations"
             )
         for location_id in (LOCATION_ID, CABIN_LOCATION_ID):
             if hour.homely_home[location_id] > HOMELY_LOCATION_BUDGET:
@@ -1128,25 +1537,29 @@ def report(soak: Soak, plan: dict[str, list[Fault]], watch: LogWatch, took: floa
                     f"{location_id} (budget {HOMELY_LOCATION_BUDGET} per location)"
                 )
         print(
-            f"{index:4} {rows[0]:10g} {rows[1]:6g} {sum(hour.velux_commands.values()):5} "
-            f"{hour.velux_total:5} {'down' if hour.push_down else 'up':>5} "
-            f"{'yes' if hour.velux_fault else '':>5}  {home_reads:12} {hour.homely_total:5} "
-            f"{'down' if hour.homely_live_down else 'up':>5} "
+            f"{index:4} {rows[0]:10g} {rows[1]:6g} {hour.velux_homesdata:5} "
+            f"{hour.velux_tokens:5} {sum(hour.velux_commands.values()):4} "
+            f"{hour.velux_total:4} {'down' if hour.push_down else 'up':>5} "
+            f"{'yes' if hour.velux_fault else '':>5}  {reads:12} {hour.homely_tokens:5} "
+            f"{hour.homely_total:4} {'down' if hour.homely_live_down else 'up':>5} "
             f"{'yes' if hour.homely_fault else '':>5}"
         )
     print(
-        f"VELUX calls per home-hour, max / median: {len(per_home['no fault'])} home-hours "
+        f"VELUX reads per home-hour, max / median: {len(per_home['no fault'])} home-hours "
         f"without a VELUX fault {_spread(per_home['no fault'])}, "
         f"{len(per_home['fault'])} with one {_spread(per_home['fault'])}; push down "
         f"throughout {_spread(per_home['push down'])}, push up throughout "
         f"{_spread(per_home['push up'])}; without a command or fault "
-        f"{_spread(per_home['idle'])}. All VELUX calls per hour {_spread(velux_totals)}"
+        f"{_spread(per_home['idle'])}. Token calls per hour {_spread(velux_tokens)}; all "
+        f"VELUX calls per hour {_spread(velux_totals)}"
     )
     print(
-        f"Homely /home per account-hour, max / median: {len(healthy_home)} hours live up "
-        f"without fault {_spread(healthy_home)} (budget {HOMELY_HEALTHY_BUDGET}), "
-        f"{len(other_home)} other hours {_spread(other_home)} (budget "
-        f"{2 * HOMELY_LOCATION_BUDGET}); all Homely calls per hour {_spread(homely_totals)}"
+        f"Homely reads per account-hour, max / median: {len(healthy_reads)} hours live up "
+        f"without fault {_spread(healthy_reads)} (budget {HOMELY_HEALTHY_BUDGET}), "
+        f"{len(other_reads)} other hours {_spread(other_reads)} (budget "
+        f"{2 * HOMELY_LOCATION_BUDGET}). Token calls per hour {_spread(homely_tokens)}; all "
+        f"Homely calls per hour {_spread(homely_totals)}; server ends at token expiry "
+        f"{soak.homely.expiry_drops}"
     )
 
     print(f"\nState changes: {dict(soak.changes)}\nCover commands: {dict(soak.command_results)}")
@@ -1161,6 +1574,8 @@ def report(soak: Soak, plan: dict[str, list[Fault]], watch: LogWatch, took: floa
     for outcome in soak.command_results:
         if outcome.startswith("error"):
             lost.append(f"a cover command failed unexpectedly: {outcome}")
+    lost += soak.problems
+    lost += [f"a step did not settle within {SETTLE_LIMIT:g} s: {what}" for what in soak.unsettled]
 
     traces = integration_tracebacks(watch)
     print(
@@ -1210,6 +1625,7 @@ async def test_soak(  # noqa: PLR0917
         VeluxSimulator,
     )
     from tests.conftest import VELUX_EPOCH
+    from tests.faults.common import Dns, name_service
     from tests.homely.conftest import PING_SECONDS, all_live, make_entry as homely_entry
     from tests.netatmo.conftest import make_entry as velux_entry
 
@@ -1232,8 +1648,9 @@ async def test_soak(  # noqa: PLR0917
     async_fire_time_changed(hass)
 
     velux = VeluxSimulator(epoch=VELUX_EPOCH, realtime_arrivals=True)
+    # The Homely cloud ends every live connection whose token expired (the real one does).
     homely = HomelySimulator(
-        ping_interval=PING_SECONDS, ping_timeout=PING_SECONDS, drop_at_token_expiry=False
+        ping_interval=PING_SECONDS, ping_timeout=PING_SECONDS, drop_at_token_expiry=True
     )
     sign_key_id = velux.add_signing_key(GATEWAY_ID, KEY_ID, SIGN_KEY)
     hash_sign_key = base64.b64encode(SIGN_KEY).decode()
@@ -1244,7 +1661,10 @@ async def test_soak(  # noqa: PLR0917
         provider: schedule(classes, random.Random(rng.randrange(2**32)), last_start, push_off_at)
         for provider, classes in (("VELUX", VELUX_FAULTS), ("Homely", HOMELY_FAULTS))
     }
-    soak = Soak(hass, freezer, velux, homely, seed, push_off_at)
+    dns_context = name_service(monkeypatch)
+    dns = dns_context.__enter__()
+    soak = Soak(hass, freezer, velux, homely, dns, seed, push_off_at)
+    soak.passwords = {"VELUX": VELUX_PASSWORD, "Homely": HOMELY_PASSWORD}
     window = None
     if trace := os.environ.get(TRACE_ENV):
         low, _, high = trace.partition("-")
@@ -1263,6 +1683,7 @@ async def test_soak(  # noqa: PLR0917
         lambda: soak.elapsed,
         window,
     )
+    soak.watch = watch
     levels = {name: logging.getLogger(name).level for name in DEBUG_LOGGERS}
     for name in DEBUG_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG)
@@ -1282,6 +1703,7 @@ async def test_soak(  # noqa: PLR0917
         unique_id=entry_v.unique_id,
         data={
             **entry_v.data,
+            "base_url": Dns.url(velux.base_url, "velux"),
             "signing_keys": {
                 GATEWAY_ID: {"sign_key_id": sign_key_id, "hash_sign_key": hash_sign_key}
             },
@@ -1289,6 +1711,13 @@ async def test_soak(  # noqa: PLR0917
         options=entry_v.options,
     )
     entry_h = homely_entry(homely)
+    entry_h = MockConfigEntry(
+        domain=entry_h.domain,
+        title=entry_h.title,
+        unique_id=entry_h.unique_id,
+        data={**entry_h.data, "base_url": Dns.url(homely.base_url, "homely")},
+        options=entry_h.options,
+    )
     lost: list[str] = []
     try:
         for entry in (entry_v, entry_h):
@@ -1321,10 +1750,9 @@ async def test_soak(  # noqa: PLR0917
         lost += report(soak, plan, watch, took)
         for provider in ("VELUX", "Homely"):
             differences = soak.differences(provider)
-            pairs = soak.velux_pairs() if provider == "VELUX" else soak.homely_pairs()
             print(
-                f"End: {provider} {len(pairs) - len(differences)} of {len(pairs)} values "
-                f"equal the truth"
+                f"End: {provider} {soak.compared(provider) - len(differences)} of "
+                f"{soak.compared(provider)} entities equal the truth"
             )
             lost += [
                 f"{provider} at the end: {key} shows {shown!r}, the cloud holds {truth!r}"
@@ -1346,12 +1774,22 @@ async def test_soak(  # noqa: PLR0917
                 f"(expected {subscribers})"
             )
     finally:
+        velux.clear_faults()
+        homely.clear_faults()
+        dns.down.clear()
         for entry in (entry_v, entry_h):
             if entry.state is ConfigEntryState.LOADED:
                 await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
+        # Answers a slow cloud still holds go out before the clouds stop.
+        freezer.tick(timedelta(seconds=SLOW))
+        async_fire_time_changed(hass)
+        deadline = real_time() + 20
+        while (velux.delayed or homely.in_flight) and real_time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0)
         await velux.stop()
         await homely.stop()
+        dns_context.__exit__(None, None, None)
         root.removeHandler(watch)
         for handler, level in others.items():
             handler.setLevel(level)

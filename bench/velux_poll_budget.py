@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import preload, run
+from _harness import main, preload, unload
 
 if __name__ != "__main__":
     preload()
@@ -302,16 +302,9 @@ async def test_poll_budget(
             f" s, rate-limited count {coordinator.rate_limited_count}"
         )
     finally:
-        await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
-        await sim.stop()
+        await unload(hass, entry, sim)
         hass.loop.slow_callback_duration = slow_callback_duration
 
 
-def main() -> int:
-    """Run the benchmark inside Home Assistant's test harness."""
-    return run(__file__)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    main(__file__)

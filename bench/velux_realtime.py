@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import preload, run
+from _harness import main, preload, unload
 
 if __name__ != "__main__":
     preload()
@@ -139,9 +139,7 @@ async def test_realtime(  # noqa: PLR0917
             per_command = _homestatus(sim, seen, HOME_ID)
             print(command_figures(label, idle, per_command, arrived_at, shown_at))
         finally:
-            await hass.config_entries.async_unload(entry.entry_id)
-            await hass.async_block_till_done()
-            await sim.stop()
+            await unload(hass, entry, sim)
 
     await measure(push=False)
     await measure(push=True)
@@ -184,15 +182,8 @@ async def test_realtime(  # noqa: PLR0917
             f"{1 + 2 * homes} calls)"
         )
     finally:
-        await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
-        await sim.stop()
-
-
-def main() -> int:
-    """Run the benchmark inside Home Assistant's test harness."""
-    return run(__file__)
+        await unload(hass, entry, sim)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main(__file__)

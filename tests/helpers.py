@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID, EntityCategory, Platform
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from syrupy.assertion import SnapshotAssertion
@@ -157,3 +157,29 @@ def entry_contents(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
             for entity in er.async_entries_for_config_entry(entities, entry.entry_id)
         },
     }
+
+
+def account_sensor(entry: ConfigEntry, key: str) -> Ent:
+    """Return the sensor ``key`` of the account's own (service) device."""
+    return Ent(Platform.SENSOR, f"{entry.unique_id}_{key}")
+
+
+def check_account_sensor(
+    hass: HomeAssistant, entry: ConfigEntry, sensor: Ent, manufacturer: str
+) -> dr.DeviceEntry:
+    """Assert the sensor is a diagnostic, off by default, of the account's service device.
+
+    Return that device."""
+    registered = er.async_get(hass).async_get(sensor.entity_id(hass))
+    assert registered is not None
+    assert registered.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+    assert registered.entity_category is EntityCategory.DIAGNOSTIC
+    account = device_of(hass, entry, str(entry.unique_id))
+    assert account is not None
+    assert registered.device_id == account.id
+    assert (account.entry_type, account.name, account.manufacturer) == (
+        dr.DeviceEntryType.SERVICE,
+        entry.title,
+        manufacturer,
+    )
+    return account

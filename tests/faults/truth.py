@@ -287,9 +287,7 @@ def _velux_module(
         return value if available else STATE_UNAVAILABLE
 
     expected: dict[str, Expected] = {
-        f"{module_id}_connectivity": Expected(
-            _on_off(reachable) if home_ok else STATE_UNAVAILABLE
-        ),
+        f"{module_id}_connectivity": Expected(_on_off(reachable) if home_ok else STATE_UNAVAILABLE),
         f"{module_id}_last_seen": Expected(ANY, enabled=False),
     }
     if kind == "NXG":

@@ -84,6 +84,37 @@ async def test_ordinary_drops_between_renewals_reconnect_at_once(
     assert homely_sim.rejected_connects == 0
 
 
+async def test_a_server_that_ends_every_connection_early_is_backed_off(
+    hass: HomeAssistant,
+    real_timing: LiveTiming,
+    homely_sim: HomelySimulator,
+    loaded_entry: MockConfigEntry,
+    tick: Tick,
+) -> None:
+    """Each connection is ended 6 s after it opened: once at once, then ever later."""
+    live = runtime_of(loaded_entry).live.connections[LOCATION_ID]
+    await run_for(tick, 70)  # the first session has settled
+    delays: list[float] = []
+    for drop in range(1, 6):
+        live.last_delay = None  # set again when the next attempt is decided
+        await homely_sim.disconnect(LOCATION_ID)
+        await until(lambda: live.last_delay is not None)
+        assert live.last_delay is not None
+        delays.append(live.last_delay)
+        # wait for the new connection (moving the clock past the backoff), then 6 s more
+        for _ in range(400):
+            if live.connected and live.connects == drop + 1:
+                break
+            await tick(1)
+        assert live.connects == drop + 1
+        await run_for(tick, 6)
+    assert delays[0] == 0.0  # a settled session ended: at once
+    assert delays[1] == 0.0  # the first early end: at once too
+    assert delays[2:] == sorted(delays[2:])
+    assert 0.0 < delays[2] < delays[3] < delays[4]
+    assert homely_sim.rejected_connects == 0
+
+
 async def test_a_failing_renewal_is_retried_ever_less_often(
     hass: HomeAssistant,
     real_timing: LiveTiming,
@@ -101,8 +132,7 @@ async def test_a_failing_renewal_is_retried_ever_less_often(
         if minute == 1:
             # 45 s after its token was fetched, then 2, 4, 8, 16 and 32 s later
             assert all(
-                live.attempts - attempts[key] <= 6
-                for key, live in runtime.live.connections.items()
+                live.attempts - attempts[key] <= 6 for key, live in runtime.live.connections.items()
             )
         if minute % 10 == 9:
             # the connections opened before stay up: events show at once

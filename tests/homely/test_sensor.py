@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from homeassistant.config_entries import RELOAD_AFTER_UPDATE_DELAY
-from homeassistant.const import STATE_UNKNOWN, EntityCategory, Platform
+from homeassistant.const import STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
@@ -15,7 +15,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.velux_homely.homely.entity import area_of, as_number
 from simulator.homely import HAN_ID, MOTION_ID, THERMOSTAT_ID, HomelySimulator
-from tests.helpers import Ent, device_of, snapshot_devices
+from tests.helpers import account_sensor, check_account_sensor, device_of, snapshot_devices
 
 from .conftest import HOME, Tick, all_live, ent, settle, until
 
@@ -75,11 +75,6 @@ def test_helpers() -> None:
     assert as_number(5) == 5
 
 
-def account_sensor(entry: MockConfigEntry, key: str) -> Ent:
-    """Return the sensor ``key`` of the account's own device."""
-    return Ent(Platform.SENSOR, f"{entry.unique_id}_{key}")
-
-
 ENERGY_IMPORTED = ent(Platform.SENSOR, HAN_ID, "energy_imported")
 
 
@@ -93,18 +88,7 @@ async def test_cloud_requests_of_the_last_hour(
     entry = loaded_entry
     requests = account_sensor(entry, "cloud_requests")
     # A diagnostic of the account's own (service) device, off by default.
-    registered = entity_registry.async_get(requests.entity_id(hass))
-    assert registered is not None
-    assert registered.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-    assert registered.entity_category is EntityCategory.DIAGNOSTIC
-    account = device_of(hass, entry, str(entry.unique_id))
-    assert account is not None
-    assert registered.device_id == account.id
-    assert (account.entry_type, account.name, account.manufacturer) == (
-        dr.DeviceEntryType.SERVICE,
-        entry.title,
-        "Homely",
-    )
+    account = check_account_sensor(hass, entry, requests, "Homely")
 
     # Enabled, it comes with the reload Home Assistant does a little later.
     entity_registry.async_update_entity(requests.entity_id(hass), disabled_by=None)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from homeassistant.config_entries import RELOAD_AFTER_UPDATE_DELAY
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, EntityCategory, Platform
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from simulator.velux import BEDROOM_ID, SENSOR_ID, SWITCH_ID, VeluxSimulator
-from tests.helpers import Ent, device_of, state_of
+from tests.helpers import account_sensor, check_account_sensor, device_of, state_of
 
 from .conftest import HOMESTATUS, SetupEntry, SnapshotEntities, Tick
 from .entities import (
@@ -103,11 +102,6 @@ async def test_diagnostic_sensors(
     assert state_of(hass, SHUTTER_LAST_SEEN) == "2025-06-15T15:06:00+00:00"
 
 
-def account_sensor(entry: MockConfigEntry, key: str) -> Ent:
-    """Return the sensor ``key`` of the account's own device."""
-    return Ent(Platform.SENSOR, f"{entry.unique_id}_{key}")
-
-
 async def test_cloud_requests_of_the_last_hour(
     hass: HomeAssistant,
     velux_sim: VeluxSimulator,
@@ -118,18 +112,7 @@ async def test_cloud_requests_of_the_last_hour(
     entry = await setup_entry(platforms=(Platform.SENSOR,))
     requests = account_sensor(entry, "cloud_requests")
     # A diagnostic of the account's own (service) device, off by default.
-    registered = entity_registry.async_get(requests.entity_id(hass))
-    assert registered is not None
-    assert registered.disabled_by is er.RegistryEntryDisabler.INTEGRATION
-    assert registered.entity_category is EntityCategory.DIAGNOSTIC
-    account = device_of(hass, entry, str(entry.unique_id))
-    assert account is not None
-    assert registered.device_id == account.id
-    assert (account.entry_type, account.name, account.manufacturer) == (
-        dr.DeviceEntryType.SERVICE,
-        entry.title,
-        "VELUX",
-    )
+    account = check_account_sensor(hass, entry, requests, "VELUX")
 
     # Enabled, it comes with the reload Home Assistant does a little later.
     entity_registry.async_update_entity(requests.entity_id(hass), disabled_by=None)

@@ -47,6 +47,8 @@ SOCKETIO_PATH: Final = "socket.io"
 SERVER_DISCONNECT: Final = str(socketio.AsyncClient.reason.SERVER_DISCONNECT)
 """Reason python-socketio gives when the server ended the connection."""
 EVENT_NAME: Final = "event"
+SETTLED_AFTER: Final = 60.0
+"""A session up this long (or one that ended at its token's expiry) ended normally."""
 
 _TOKEN_RE = re.compile(r"(token=|Bearer(?:%20|\+|\s)+)[^&\s'\"]+", re.IGNORECASE)
 
@@ -164,6 +166,8 @@ class HomelyLiveClient:
         self._connections: set[_Connection] = set()
         self._connect_task: asyncio.Future[Any] | None = None
         self._last_token: str | None = None
+        self._ended_at_expiry = False
+        """The latest session ended at (or just before) its connection's token expiry."""
         """The token of the latest connection (the one the server may have ended)."""
         self.connected = False
         self.connects = 0
@@ -205,6 +209,8 @@ class HomelyLiveClient:
         _install_log_filter()
         delay = self.backoff_initial
         rejected: str | None = None
+        # The previous session ended early (before SETTLED_AFTER, not at token expiry).
+        early_end = False
         while not self._stop.is_set():
             token: str | None = None
             wait = delay
@@ -243,9 +249,13 @@ class HomelyLiveClient:
                 )
             if self._stop.is_set():
                 break
-            if lived >= self.stable_after:
+            settled = lived >= SETTLED_AFTER or self._ended_at_expiry
+            if lived >= self.stable_after and (settled or not early_end):
                 # A session that was up ended (token expiry, a server restart): at once.
+                # Only once in a row for sessions that end early: a server that accepts
+                # connections and ends each one after a few seconds is backed off.
                 wait, delay = 0.0, self.backoff_initial
+                early_end = not settled
             else:
                 delay = min(max(delay, wait) * 2, self.backoff_max)
             self.next_delay = self.last_delay = wait
@@ -330,7 +340,7 @@ class HomelyLiveClient:
                     self.renewal_failures += 1
                     _LOGGER.debug(
                         "Renewing the Homely live connection of %s failed (%s): "
-                        "trying again in %.0f s",
+                        "trying again in %.1f s",
                         self.location_id,
                         redact(str(err)) or type(err).__name__,
                         wait,
@@ -352,6 +362,10 @@ class HomelyLiveClient:
         finally:
             self.connected = False
             lived = self._clock() - started
+            self._ended_at_expiry = (
+                connection.expires_at is not None
+                and self._clock() >= connection.expires_at - self.rollover_lead
+            )
             await self._close(connection)
             reason = connection.reason or "transport closed"
             self.last_disconnect_reason = reason

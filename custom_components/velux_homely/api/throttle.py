@@ -5,9 +5,11 @@ requests and the back-off after rate-limit answers:
 
 * at most ``reads`` requests in any ``window`` seconds;
 * after a rate-limit answer, no request before its wait: the first wait is the cloud's
-  ``retryAfter`` (``fallback`` without one), each further answer in a row doubles the wait,
-  the doubling capped at ``cap``; a wait is never shorter than the cloud's latest hint
-  (a hint longer than ``cap`` is honoured); a successful read resets it.
+  ``retryAfter`` (``fallback`` without one), each further answer in a row doubles the
+  time the limit has lasted since the previous answer (the wait, or longer when the
+  budget held the read back meanwhile), the doubling capped at ``cap``; a wait is never
+  shorter than the cloud's latest hint (a hint longer than ``cap`` is honoured); a
+  successful read resets it.
 
 The clock is injected (``time.monotonic`` by default, looked up at each call).
 """
@@ -31,6 +33,7 @@ class _KeyState:
     requests: deque[float] = field(default_factory=deque)
     not_before: float = 0.0
     last_wait: float = 0.0
+    last_limited_at: float = 0.0
     limited: int = 0
     held_back: int = 0
 
@@ -90,15 +93,20 @@ class ReadThrottle:
         ``cap`` bounds our own doubling and the fallback, not the cloud's hint.
         """
         state = self._state(key)
+        now = self._clock()
         if retry_after is not None and retry_after >= 0:
             hint = retry_after
         else:
             hint = min(self.fallback, self.cap)
-        doubled = 0.0 if state.limited == 0 else min(state.last_wait * 2, self.cap)
+        doubled = 0.0
+        if state.limited:
+            lasted = max(state.last_wait, now - state.last_limited_at)
+            doubled = min(lasted * 2, self.cap)
         wait = max(doubled, hint)
         state.limited += 1
         state.last_wait = wait
-        state.not_before = self._clock() + wait
+        state.last_limited_at = now
+        state.not_before = now + wait
         return wait
 
     def note_success(self, key: str) -> None:
@@ -106,6 +114,7 @@ class ReadThrottle:
         state = self._state(key)
         state.limited = 0
         state.last_wait = 0.0
+        state.last_limited_at = 0.0
         state.not_before = 0.0
 
     def diagnostics(self, key: str) -> dict[str, Any]:

@@ -77,6 +77,9 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         self._read_again = False
         """A reconnection happened during the read under way: one more read follows."""
         self._read_task: asyncio.Task[None] | None = None
+        """The read :meth:`async_read_soon` started last."""
+        self._read_pending = False
+        """That read has not started reading yet."""
         self.reads = 0
         self.reads_held_back = 0
         self.events_applied = 0
@@ -97,6 +100,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
     async def _async_read(self) -> HomelyHome:
         """Read ``/home``; when asked to during the read, schedule one more."""
         self._read_again = False
+        self._read_pending = False
         try:
             return await self._async_read_home()
         finally:
@@ -170,11 +174,20 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         if self.reading:
             self._read_again = True
             return
-        if self._read_task is not None and not self._read_task.done():
+        if self._read_pending:
             return
-        self._read_task = self.config_entry.async_create_background_task(
+        self._read_pending = True
+        task = self._read_task = self.config_entry.async_create_background_task(
             self.hass, self.async_refresh(), f"Homely read {self.location_id}"
         )
+        task.add_done_callback(self._read_done)
+
+    @callback
+    def _read_done(self, task: asyncio.Task[None]) -> None:
+        """Forget a read that ended (or never started: Home Assistant stopping)."""
+        if task is self._read_task:
+            self._read_task = None
+            self._read_pending = False
 
     def _seconds_since_read(self) -> float | None:
         if self.last_read is None:
