@@ -67,7 +67,7 @@ import argparse
 import asyncio
 import base64
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 import copy
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -119,6 +119,8 @@ SETTLE_LIMIT = 60.0
 """Real seconds a step may take to settle before it is reported (a hang, not a slow box)."""
 IDLE_TURNS = 100
 """Loop turns without progress after which the work left waits for the clock."""
+CALM_TURNS = 5
+"""Loop turns with nothing under way and nothing to run that end a step."""
 MAX_SUBSTEPS = 400
 """Most timer stops within one step (then the rest of the step is moved at once)."""
 SLOW = 600.0
@@ -269,9 +271,9 @@ class LogWatch(logging.Handler):
             run_text = match.group()
             for length, tokens in self._tokens.items():
                 for start in range(len(run_text) - length + 1):
-                    label = tokens.get(run_text[start : start + length])
-                    if label is not None:
-                        self._hit(record, label)
+                    found = tokens.get(run_text[start : start + length])
+                    if found is not None:
+                        self._hit(record, found)
 
     def _hit(self, record: logging.LogRecord, label: str) -> None:
         where = (
@@ -777,7 +779,7 @@ def schedule(
     """Draw the faults of one provider: every class once in a shuffled round, then again.
 
     No fault overlaps a quiet hour; websocket faults come only while the realtime service
-    runs.
+    runs (first in a round drawn while it runs).
     """
     faults: list[Fault] = []
     deck: list[FaultClass] = []
@@ -786,6 +788,9 @@ def schedule(
         if not deck:
             deck = list(classes)
             rng.shuffle(deck)
+            if moment < push_off_at:
+                # the realtime service runs only for the first half: its faults first
+                deck.sort(key=lambda kind: kind.websocket)
         kind = deck.pop()
         duration = 0.0 if kind.one_shot else rng.randint(*FAULT_MINUTES) * 60.0
         if kind.one_shot and kind.name.startswith("clock"):
@@ -934,13 +939,19 @@ class Soak:
             async_fire_time_changed(self.hass)
         await self.settle()
 
-    def _busy(self) -> list[str]:
-        """Return what is under way and does not wait for the clock."""
+    def _busy(self) -> list[Any]:
+        """Return what is under way and does not wait for the clock (as far as is known).
+
+        A cover command waits for its confirmation or a slow cloud, on the clock: it is
+        left out (it is harvested after the steps).
+        """
         hass = self.hass
-        busy = [
-            task.get_name()
-            for task in hass._background_tasks
-            if not task.done() and not any(name in task.get_name() for name in LONG_LIVED)
+        busy: list[Any] = [
+            task
+            for task in (*hass._tasks, *hass._background_tasks)
+            if not task.done()
+            and not any(name in task.get_name() for name in LONG_LIVED)
+            and not _is_command(task)
         ]
         if self.homely.in_flight > self.homely.delayed:
             busy.append("Homely request")
@@ -968,35 +979,45 @@ class Soak:
         return busy
 
     async def settle(self) -> None:
-        """Let what fell due run to its end; a request the slow cloud holds waits for the
-        clock (once nothing else moved for ``IDLE_TURNS`` turns of the loop).
+        """Let what fell due run to its end.
 
-        A step that neither ends nor waits for the cloud within ``SETTLE_LIMIT`` real
+        Work that does not move for ``IDLE_TURNS`` turns of the loop waits for the clock
+        (a request the slow cloud holds, a timeout, a back-off): the next step moves it.
+        (Home Assistant's ``async_block_till_done`` would wait for such work for ever on a
+        frozen clock.) A step that keeps moving without ending for ``SETTLE_LIMIT`` real
         seconds is noted (a hang, reported as lost): a busy machine only makes it slower.
         """
+        loop = self.hass.loop
         deadline = real_time() + SETTLE_LIMIT
-        idle = 0
-        seen: tuple[int, ...] = ()
+        idle = calm = 0
+        seen: tuple[Any, ...] = ()
         while True:
-            await self.hass.async_block_till_done()
+            await asyncio.sleep(0)
             busy = self._busy()
             if not busy:
-                break
+                # nothing known under way and nothing ready to run, a few turns in a row
+                # (a request just answered has its continuation still to run)
+                calm = calm + 1 if not loop._ready else 0
+                if calm >= CALM_TURNS:
+                    break
+                continue
+            calm = 0
             now = (
                 len(self.velux.requests),
                 len(self.homely.requests),
                 self.velux.delayed,
                 self.homely.delayed,
+                self.homely.in_flight,
+                len(loop._ready),
+                tuple(id(item) if isinstance(item, asyncio.Task) else item for item in busy),
             )
-            holding = self.velux.delayed or self.homely.delayed
-            idle = idle + 1 if now == seen and holding else 0
+            idle = idle + 1 if now == seen and not loop._ready else 0
             seen = now
             if idle > IDLE_TURNS:
                 break
             if real_time() > deadline:
                 self.unsettled.append(f"s {self.elapsed:.0f}: {busy}")
                 break
-            await asyncio.sleep(0)
         for _ in range(20):  # socket messages on both live connections
             await asyncio.sleep(0)
 
@@ -1014,9 +1035,10 @@ class Soak:
             elif request.path == TOKEN:
                 hour.velux_tokens += 1
             elif request.path == SETSTATE:
-                body = request.json if isinstance(request.json, dict) else {}
-                home = body.get("home") if isinstance(body.get("home"), dict) else {}
-                hour.velux_commands[str(home.get("id"))] += 1
+                body: dict[str, Any] = request.json if isinstance(request.json, dict) else {}
+                home = body.get("home")
+                home_id = home.get("id") if isinstance(home, dict) else None
+                hour.velux_commands[str(home_id)] += 1
         self._velux_seen = len(self.velux.requests)
         for request in self.homely.requests[self._homely_seen :]:
             hour.homely_total += 1
@@ -1362,6 +1384,19 @@ class Soak:
         self.check()
 
 
+_COMMANDS = (
+    "async_open_cover",
+    "async_close_cover",
+    "async_set_cover_position",
+    "async_stop_cover",
+)
+
+
+def _is_command(task: asyncio.Task[Any]) -> bool:
+    """Return True for the task of a cover command (it may wait for the clock)."""
+    return getattr(task.get_coro(), "__qualname__", "").endswith(_COMMANDS)
+
+
 def _loaded(entry: Any) -> bool:
     from homeassistant.config_entries import ConfigEntryState
 
@@ -1424,13 +1459,13 @@ def _frozen_clock_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.setattr(init, "__kwdefaults__", kwdefaults)
 
 
-def _spread(values: list[float]) -> str:
+def _spread(values: Sequence[float]) -> str:
     if not values:
         return "-"
     return f"{max(values):g} / {statistics.median(values):g}"
 
 
-def _seconds(values: list[float]) -> str:
+def _seconds(values: Sequence[float]) -> str:
     if not values:
         return "-"
     return f"{max(values):.0f} / {statistics.median(values):.0f}"
@@ -1487,8 +1522,12 @@ def report(soak: Soak, plan: dict[str, list[Fault]], watch: LogWatch, took: floa
         f"{'live':>5} {'fault':>5}"
     )
     per_home: dict[str, list[float]] = defaultdict(list)
-    velux_totals, homely_totals, velux_tokens, homely_tokens = [], [], [], []
-    healthy_reads, other_reads = [], []
+    velux_totals: list[float] = []
+    homely_totals: list[float] = []
+    velux_tokens: list[float] = []
+    homely_tokens: list[float] = []
+    healthy_reads: list[float] = []
+    other_reads: list[float] = []
     for index in hours:
         hour = soak.hours[index]
         if index * 3600 >= soak.elapsed:
@@ -1807,7 +1846,7 @@ async def test_soak(  # noqa: PLR0917
 
 def main() -> int:
     """Run the soak inside Home Assistant's test harness."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
     parser.add_argument("--hours", type=float, default=DEFAULT_HOURS, help="simulated hours")
     parser.add_argument(
@@ -1821,7 +1860,7 @@ def main() -> int:
     if args.trace:
         os.environ[TRACE_ENV] = args.trace
     started = real_time()
-    code = run(__file__)
+    code = int(run(__file__))
     print(f"Wall time {real_time() - started:.0f} s (seed {args.seed}, {args.hours:g} hours)")
     return code
 

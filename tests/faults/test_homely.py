@@ -74,6 +74,7 @@ from .common import (
     name_service,
     reauth_flows,
     reauthenticate,
+    repair_issues,
     shown_reason,
     stamp_requests,
     tracebacks,
@@ -605,6 +606,11 @@ async def storm_over(ctx: Context) -> None:
     ctx.sim.clear_faults()
 
 
+def _path_is(path: str) -> Callable[[Any], bool]:
+    """Return a test of a request: is it to ``path``?"""
+    return lambda request: bool(request.path == path)
+
+
 async def check_storm(ctx: Context) -> None:
     """Few reads, ever further apart: the back-off doubles from the cloud's hint (or a
     minute without one) up to 15 minutes, whatever the budget and the reconnections did;
@@ -613,11 +619,9 @@ async def check_storm(ctx: Context) -> None:
     first = hint if hint is not None else RATE_LIMIT_FALLBACK
     start = ctx.notes["storm start"]
     for path in (HOME, CABIN_HOME):
-        times = calls_between(
-            ctx.requests, lambda request, path=path: request.path == path, start, ctx.notes["cut"]
-        )
+        times = calls_between(ctx.requests, _path_is(path), start, ctx.notes["cut"])
         assert 3 <= len(times) <= HOURLY_READS, (path, times)
-        assert_backoff(times, lambda k: min(first * 2 ** (k - 1), LIMIT_CAP))
+        assert_backoff(times, lambda k: min(first * 2.0 ** (k - 1), LIMIT_CAP))
     assert ctx.notes.get("limited shown", 0) >= 1
 
 
@@ -1051,6 +1055,7 @@ async def test_fault(  # noqa: PLR0917
     assert homely_sim.connections(CABIN_LOCATION_ID) == 1
     assert_truth(hass, entry, homely_sim)
     assert not _limited_until_shown(ctx)
+    assert repair_issues(hass) == set()  # Homely raises none: every fault here passes
 
 
 async def advance(

@@ -130,9 +130,9 @@ async def settle(hass: HomeAssistant, sim: VeluxSimulator, limit: float = 60.0) 
     while True:
         await hass.async_block_till_done()
         pending = [
-            task
-            for task in hass._background_tasks
-            if not task.done() and not any(name in task.get_name() for name in LONG_LIVED)
+            name
+            for name in _running(hass)
+            if not any(long_lived in name for long_lived in LONG_LIVED)
         ]
         if not pending and all(_realtime_settled(hass)):
             return
@@ -146,13 +146,20 @@ async def settle(hass: HomeAssistant, sim: VeluxSimulator, limit: float = 60.0) 
         await asyncio.sleep(0)
 
 
+def _running(hass: HomeAssistant) -> list[str]:
+    """Return the names of the background tasks under way."""
+    return [
+        task.get_name()
+        for task in hass._background_tasks
+        if isinstance(task, asyncio.Task) and not task.done()
+    ]
+
+
 def _realtime_settled(hass: HomeAssistant) -> Iterator[bool]:
     """Say, for each loaded entry, whether its realtime websocket is not half-way through
     connecting (up, waiting to reconnect, or stopped): a handshake or a subscription
     under way must not see the clock jump past its timeout."""
-    running = any(
-        not task.done() and "realtime" in task.get_name() for task in hass._background_tasks
-    )
+    running = any("realtime" in name for name in _running(hass))
     for entry in hass.config_entries.async_entries(DOMAIN):
         realtime = getattr(getattr(entry, "runtime_data", None), "realtime", None)
         if realtime is not None and entry.state is ConfigEntryState.LOADED:
@@ -432,7 +439,7 @@ def _storm_waits(kind: str, hint: int | None) -> Callable[[int], float]:
     given = float(hint) if hint is not None else default
 
     def waits(k: int) -> float:
-        return max(given, min(BACKOFF_FIRST * 2 ** (k - 1), LIMIT_CAP))
+        return max(given, min(BACKOFF_FIRST * 2.0 ** (k - 1), LIMIT_CAP))
 
     return waits
 
@@ -1207,3 +1214,40 @@ async def test_home_assistant_stops_while_the_websocket_reconnects(  # noqa: PLR
     assert tracebacks(caplog) == [], lines(tracebacks(caplog))
     assert_message(caplog, None)
     assert_truth(hass, entry, velux_sim)
+
+
+# -- known gaps ---------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="netatmo/coordinator.py async_push_connected: a reconnected push only stretches "
+    "the poll interval to 30 minutes, without reading what changed since the last poll",
+)
+async def test_a_change_while_the_push_is_down_shows_once_it_is_back(  # noqa: PLR0917
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,  # noqa: F811 - the fixture
+    setup_entry: SetupEntry,  # noqa: F811 - the fixture
+    dns: Dns,
+    stopped_cleanly: None,
+    tick: Tick,
+) -> None:
+    """The shutter moves while the push is down, after the last poll; the push comes back:
+    the move shows within a couple of minutes (not at the 30-minute safety poll)."""
+    velux_sim.move_speed = 0
+    velux_sim.ws_enabled = True
+    entry = await setup_entry(named_entry(velux_sim))
+    runtime = runtime_of(entry)
+    await until(lambda: runtime.coordinator.push_connected)
+    velux_sim.ws_enabled = False
+    await velux_sim.ws_disconnect()
+    await until(lambda: not runtime.coordinator.push_connected)
+    for _ in range(3):
+        await tick(60)  # polled every minute meanwhile
+    velux_sim.set_position(SHUTTER_ID, 33)
+    velux_sim.ws_enabled = True
+    while not runtime.coordinator.push_connected:
+        await tick(runtime.realtime.next_delay or 1.0)
+    for _ in range(2):
+        await tick(60)
+    assert SHUTTER.attributes(hass).get("current_position") == 33

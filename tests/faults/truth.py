@@ -199,8 +199,8 @@ def _homely_device(device: _Device) -> dict[str, Expected]:
     if device.has("lock", "state") or device.has("report", "locked"):
         values["lock"] = (_on_off(_invert(_homely_locked(device))), False)
     if device.has("lock", "state"):
-        state = device.value("lock", "state")
-        values["jammed"] = (_on_off(None if state is None else state == 0), False)
+        lock_state = device.value("lock", "state")
+        values["jammed"] = (_on_off(None if lock_state is None else lock_state == 0), False)
     if device.has("report", "doorclosed"):
         values["door"] = (_on_off(_invert(device.value("report", "doorclosed"))), False)
     if device.has("battery", "low"):
