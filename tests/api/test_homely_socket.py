@@ -278,7 +278,9 @@ async def test_stop_ends_the_connection_without_reconnect(
 async def test_stable_connection_resets_the_backoff(
     session: aiohttp.ClientSession, homely_sim: HomelySimulator
 ) -> None:
-    harness = Harness(session, homely_sim, stable_after=0.0, backoff_initial=0.02)
+    harness = Harness(
+        session, homely_sim, stable_after=0.0, settled_after=0.0, backoff_initial=0.02
+    )
     harness.start()
     try:
         for expected in (2, 3):

@@ -17,7 +17,8 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """Load the benchmark module without the harness's preloading (it sets log levels)."""
     harness = ModuleType("_harness")
     harness.preload = lambda: None  # type: ignore[attr-defined]
-    harness.run = lambda _path: 0  # type: ignore[attr-defined]
+    harness.main = lambda _path: None  # type: ignore[attr-defined]
+    harness.unload = lambda *_args: None  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "_harness", harness)
     monkeypatch.setattr(sys, "path", list(sys.path))
     spec = importlib.util.spec_from_file_location("velux_realtime_bench", BENCH)

@@ -119,22 +119,27 @@ async def test_homesdata_without_homes_keeps_every_device(  # noqa: PLR0917
     before = entry_contents(hass, entry)
     coordinator = runtime_of(entry).coordinator
 
-    # The answer is refused: the poll fails, the topology and every device stay.
+    # The answer is refused: the topology and every device stay, and the homes are
+    # read with the topology known (their entities stay available).
     velux_sim.reply_next(1, payload=payload, path=HOMESDATA)
     seen = len(velux_sim.requests)
     await until_topology_read(tick, velux_sim)
-    assert calls(velux_sim, seen)[-1] == HOMESDATA
-    assert not coordinator.last_update_success
+    assert calls(velux_sim, seen)[-3:] == READ_ALL
+    assert coordinator.last_update_success
     assert "no list of homes" in caplog.text
-    assert state_of(hass, SHUTTER) == STATE_UNAVAILABLE
+    assert state_of(hass, SHUTTER) == "open"
     assert coordinator.homes_data is not None
     assert [home.id for home in coordinator.homes_data.homes] == [HOME_ID, SMALL_HOME_ID]
+    assert entry_contents(hass, entry) == before
     assert_customisation_kept(hass, device_registry, entity_registry)
 
-    # The next poll reads the topology again and everything is back as it was.
+    # The topology is read again 5 minutes later (not at every poll).
     seen = len(velux_sim.requests)
+    for _ in range(4):
+        await tick(60)
+    assert HOMESDATA not in calls(velux_sim, seen)
     await tick(60)
-    assert calls(velux_sim, seen) == READ_ALL
+    assert calls(velux_sim, seen).count(HOMESDATA) == 1
     assert entry_contents(hass, entry) == before
     assert_customisation_kept(hass, device_registry, entity_registry)
 

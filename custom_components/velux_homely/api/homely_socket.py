@@ -14,7 +14,9 @@ When to reconnect:
   drop at token expiry is normal;
 * refusals, errors, and a connection the server ends within ``stable_after`` seconds of
   opening (a refusal in all but name) wait an exponential backoff, never shorter than the
-  cloud's ``retryAfter``;
+  cloud's ``retryAfter``; so does a second session in a row that ended before
+  ``settled_after`` seconds other than at its token's expiry (a server that accepts
+  connections and ends each one after a few seconds);
 * a renewal that fails keeps the connection it was to replace and is tried again after a
   growing delay (the cloud's ``retryAfter`` honoured), not in a loop.
 
@@ -134,6 +136,7 @@ class HomelyLiveClient:
         backoff_initial: float = 2.0,
         backoff_max: float = 300.0,
         stable_after: float = 5.0,
+        settled_after: float = SETTLED_AFTER,
         connect_timeout: float = 15.0,
         stop_grace: float = 2.0,
         rollover_lead: float = 5.0,
@@ -153,6 +156,8 @@ class HomelyLiveClient:
         self.stable_after = stable_after
         """A session up this long and then ended is replaced at once; a shorter one counts
         as a refusal (backoff)."""
+        self.settled_after = settled_after
+        """A session up this long ended normally; two shorter ones in a row back off."""
         self.rollover_lead = rollover_lead
         """Seconds before its token expires at which a connection is replaced by a new one."""
         self.renewal_backoff_max = renewal_backoff_max
@@ -209,7 +214,7 @@ class HomelyLiveClient:
         _install_log_filter()
         delay = self.backoff_initial
         rejected: str | None = None
-        # The previous session ended early (before SETTLED_AFTER, not at token expiry).
+        # The previous session ended early (before settled_after, not at token expiry).
         early_end = False
         while not self._stop.is_set():
             token: str | None = None
@@ -249,7 +254,7 @@ class HomelyLiveClient:
                 )
             if self._stop.is_set():
                 break
-            settled = lived >= SETTLED_AFTER or self._ended_at_expiry
+            settled = lived >= self.settled_after or self._ended_at_expiry
             if lived >= self.stable_after and (settled or not early_end):
                 # A session that was up ended (token expiry, a server restart): at once.
                 # Only once in a row for sessions that end early: a server that accepts

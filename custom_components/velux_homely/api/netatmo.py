@@ -399,6 +399,11 @@ class NetatmoClient:
         homestatus lists without a ``type``.
         """
         payload = await self._async_api(self.flavour.homestatus_path, form={"home_id": home_id})
+        body = payload.get("body")
+        home = body.get("home") if isinstance(body, dict) else None
+        if not isinstance(home, dict) or not isinstance(home.get("modules"), list):
+            # A broken answer, not a home without modules: keep what is known.
+            raise InvalidResponseError(f"homestatus of {home_id}: the answer lists no modules")
         return HomeStatus.from_api(payload, home_id, module_types)
 
     # --- commands ----------------------------------------------------------------------------

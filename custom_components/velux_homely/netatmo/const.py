@@ -25,6 +25,8 @@ CONF_HASH_SIGN_KEY: Final = "hash_sign_key"
 
 TOPOLOGY_INTERVAL: Final = timedelta(minutes=30)
 """How often homesdata (homes, rooms, modules) is read again."""
+TOPOLOGY_RETRY: Final = timedelta(minutes=5)
+"""After a failed topology read (the known one kept), when it is tried again."""
 SCHEDULE_TOLERANCE: Final = timedelta(seconds=5)
 """A periodic read due within this long is done now: polls start a fraction of a second
 off their ideal time, which must not postpone the read by a whole poll interval."""

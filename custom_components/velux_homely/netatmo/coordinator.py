@@ -61,6 +61,7 @@ from .const import (
     RATE_LIMIT_HINT_MAX,
     SCHEDULE_TOLERANCE,
     TOPOLOGY_INTERVAL,
+    TOPOLOGY_RETRY,
 )
 from .device import ModuleView, device_info
 from .flavours import VELUX, Flavour
@@ -187,6 +188,8 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         self.signing_keys = signing_keys
         self.normal_interval = scan_interval
         self.push_connected = False
+        self._push_dropped = False
+        """The realtime websocket was up and is down now (read every home once it is back)."""
         self.homes_data: HomesData | None = None
         self._topology_next: datetime | None = None
         self._devices_outdated = False
@@ -286,9 +289,24 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
             or self._topology_next is None
             or now >= self._topology_next - SCHEDULE_TOLERANCE
         ):
-            self.homes_data = await self.client.async_get_homes_data()
-            self._topology_next = now + TOPOLOGY_INTERVAL
-            self._devices_outdated = True
+            try:
+                self.homes_data = await self.client.async_get_homes_data()
+            except (RateLimitedError, AuthenticationError, TokenEndpointError):
+                raise  # the account's trouble
+            except ApiError as err:
+                if self.homes_data is None:
+                    raise
+                # The topology read every 30 minutes failed: the homes are still there;
+                # read their state with the topology we have and try it again later.
+                LOGGER.warning(
+                    "Reading the homes of %s failed, keeping the ones known (%s)",
+                    self.flavour.api.name,
+                    err,
+                )
+                self._topology_next = now + TOPOLOGY_RETRY
+            else:
+                self._topology_next = now + TOPOLOGY_INTERVAL
+                self._devices_outdated = True
         homes = {home.id: home for home in self.homes_data.homes if home.gateways}
         if not homes:
             # No gateway at all is most likely a hiccup of the cloud (the devices are
@@ -564,10 +582,17 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
 
     @callback
     def async_push_connected(self, connected: bool) -> None:
-        """Stretch the poll interval while the realtime websocket is up; restore it after."""
+        """Stretch the poll interval while the realtime websocket is up; restore it after.
+
+        When it comes back after a drop, every home is read once: what changed after the
+        last poll of the outage was pushed to nobody.
+        """
         if connected == self.push_connected:
             return
         self.push_connected = connected
+        if connected and self._push_dropped and self.data is not None:
+            self._hinted.update(self.data.homes)
+        self._push_dropped = not connected
         LOGGER.debug(
             "%s realtime push %s: polling every %s",
             self.flavour.api.name,
@@ -648,7 +673,9 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 target = None
             self._movements[module_id] = _Movement(home_id=home_id, target=target, started=now)
         if not targets and not self.push_connected:
-            # A scenario: only the cloud knows where it sends the openers.
+            # A scenario: only the cloud knows where it sends the openers. (Should the
+            # debouncer drop this request during a read, the movements above are
+            # followed once that read ends.)
             await self.async_request_refresh()
             return
         self._reschedule()
