@@ -241,3 +241,13 @@ async def loaded_entry(
     if entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
+
+
+@pytest.fixture
+def real_timing(monkeypatch: pytest.MonkeyPatch) -> const.LiveTiming:
+    """Use the live timing of a real installation (request it before ``loaded_entry``).
+
+    The other tests shrink the live connections' backoffs to hundredths of a second."""
+    timing = replace(const.LiveTiming(), connect_timeout=2.0, shutdown_timeout=2.0)
+    monkeypatch.setattr(const, "LIVE_TIMING", timing)
+    return timing

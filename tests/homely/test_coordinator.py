@@ -23,8 +23,10 @@ from simulator.homely import (
 from .conftest import (
     CABIN_HOME,
     HOME,
+    LOGIN,
     MOTION,
     PANEL,
+    REFRESH,
     Tick,
     ent,
     idle,
@@ -143,6 +145,31 @@ async def test_rate_limited_read_keeps_data_and_honours_retry_after(
     # then the slow rhythm again
     await tick(1790)
     assert homely_sim.count(HOME) == 3
+
+
+@pytest.mark.usefixtures("real_timing")
+async def test_a_lasting_sign_in_limit_is_asked_ever_less_often(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    """The sign-in answers 429 (retryAfter 30) for an hour while the live service is down."""
+    homely_sim.refuse_sockets = True
+    for location_id in runtime_of(loaded_entry).coordinators:
+        await homely_sim.disconnect(location_id)
+    homely_sim.rate_limit_next(10**6, retry_after=30, path=LOGIN)
+    homely_sim.rate_limit_next(10**6, retry_after=30, path=REFRESH)
+    tokens = homely_sim.count(LOGIN) + homely_sim.count(REFRESH)
+    for _ in range(120):  # one simulated hour, 30 s at a time
+        await tick(30)
+    # the reads of the two locations wait 30, 60, 120 ... 900 s: a handful each (at a
+    # fixed 30 s they would ask about 120 times each); the live connections back off too
+    assert homely_sim.count(LOGIN) + homely_sim.count(REFRESH) - tokens <= 60
+    assert MOTION.state(hass) == "off"  # the last state is kept
+    homely_sim.clear_faults()
+    homely_sim.refuse_sockets = False
+    await tick(900)
+    await settle(hass, homely_sim)
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await until(lambda: MOTION.state(hass) == "on")
 
 
 async def test_a_lasting_rate_limit_is_asked_ever_less_often(
@@ -323,6 +350,22 @@ async def test_unknown_device_does_not_read_beyond_the_budget(
     await tick(300)
     assert homely_sim.count(HOME) == 3
     assert ent(BINARY_SENSOR, new_id, "moisture").current(hass) is not None
+
+
+async def test_unknown_device_soon_after_a_read_shows_when_the_gap_has_passed(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    """A device added 2 minutes after the last read: read again 5 minutes after it."""
+    await tick(120)
+    new_id = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Boiler room flood")
+    await homely_sim.change_device(new_id, "alarm", "flood", True)
+    await settle(hass, homely_sim)
+    assert homely_sim.count(HOME) == 1
+    await tick(170)
+    assert homely_sim.count(HOME) == 1
+    await tick(15)  # 5 minutes (and a second) after the read: not 30 minutes
+    assert homely_sim.count(HOME) == 2
+    assert ent(BINARY_SENSOR, new_id, "moisture").state(hass) == "on"
 
 
 async def test_read_answer_does_not_undo_newer_live_events(

@@ -149,6 +149,28 @@ async def test_every_location_held_back_at_a_setup_retry_loads(
     assert PANEL.state(hass) == "armed_away"
 
 
+async def test_live_changes_outlive_a_reload_that_reads_nothing(
+    hass: HomeAssistant, homely_sim: HomelySimulator, tick: Tick
+) -> None:
+    """What live events brought since the last read stands in after a reload too."""
+    entry = make_entry(homely_sim)
+    await _setup(hass, entry)
+    await until(lambda: all_live(entry))
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    await until(lambda: all_live(entry))
+    await settle(hass, homely_sim)
+    # live events after the second read: someone arms the alarm, the hallway sees motion
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
+    await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)
+    await until(lambda: PANEL.state(hass) == "armed_away" and MOTION.state(hass) == "on")
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert homely_sim.count(HOME) == 2  # the budget is spent: nothing read
+    assert PANEL.state(hass) == "armed_away"
+    assert MOTION.state(hass) == "on"
+
+
 async def test_bad_credentials_at_setup_start_reauth(
     hass: HomeAssistant, homely_sim: HomelySimulator
 ) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 import aiohttp
 from homeassistant.core import HomeAssistant
@@ -21,7 +20,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.velux_homely.api.homely import HomelyClient
 from custom_components.velux_homely.api.homely_socket import HomelyLiveClient
-from custom_components.velux_homely.homely import const
 from custom_components.velux_homely.homely.const import LiveTiming
 from simulator.homely import (
     CABIN_LOCATION_ID,
@@ -35,14 +33,6 @@ from simulator.homely import (
 from .conftest import LOGIN, MOTION, REFRESH, Tick, all_live, runtime_of, until
 
 TOKEN_PATHS = (LOGIN, REFRESH)
-
-
-@pytest.fixture
-def real_timing(monkeypatch: pytest.MonkeyPatch) -> LiveTiming:
-    """Use the live timing of a real installation (request it before ``loaded_entry``)."""
-    timing = replace(LiveTiming(), connect_timeout=2.0, shutdown_timeout=2.0)
-    monkeypatch.setattr(const, "LIVE_TIMING", timing)
-    return timing
 
 
 def token_requests(sim: HomelySimulator) -> int:

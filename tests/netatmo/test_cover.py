@@ -394,13 +394,19 @@ async def test_a_movement_is_confirmed_with_few_polls(
     await tick(2)  # a second look gives the speed
     assert shown(hass, SHUTTER) == (CoverState.CLOSING, 83)
     # The next look is right after the arrival the speed predicts (18 s, + 2 s).
+    coordinator = runtime_of_entry(hass)
     for _ in range(13):
         await tick(1)
-        assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS]
+        assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS], (
+            hass.loop.time(),
+            [r.path for r in velux_sim.requests[seen:]],
+            {key: (m.samples, m.reads, m.started) for key, m in coordinator._movements.items()},
+            coordinator.update_interval,
+        )
     await tick(3)
     assert shown(hass, SHUTTER) == (CoverState.OPEN, 40)
     assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS, HOME_STATUS]
-    assert runtime_of_entry(hass).polls_for_commands == 3
+    assert coordinator.polls_for_commands == 3
 
     # Confirmed: back to the normal interval (60 s from the last read of every home).
     seen = len(velux_sim.requests)

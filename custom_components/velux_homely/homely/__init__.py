@@ -51,6 +51,10 @@ PLATFORMS: tuple[Platform, ...] = (
 )
 
 
+LAST_READS = "homely_last_reads"
+"""Memory kind (see ..memory): what each location showed, across set-ups."""
+
+
 @dataclass(slots=True)
 class HomelyRuntimeData:
     """The client, the coordinators (by location id) and the live connections."""
@@ -135,7 +139,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> No
     poll_interval = timedelta(minutes=max(minutes, MIN_SCAN_INTERVAL))
     coordinators: dict[str, HomelyLocationCoordinator] = {}
     last_reads: dict[str, HomelyHome] = async_recall_or_create(
-        hass, entry.entry_id, "homely_last_reads", dict
+        hass, entry.entry_id, LAST_READS, dict
     )
 
     @callback
@@ -194,8 +198,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> No
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> None:
-    """Close the live connections (Home Assistant stops the coordinators itself)."""
+    """Close the live connections (Home Assistant stops the coordinators itself).
+
+    What each location shows now (its last read and the live events since) stands in
+    after a reload until the next read.
+    """
     await entry.runtime_data.live.async_stop()
+    last_reads: dict[str, HomelyHome] = async_recall_or_create(
+        hass, entry.entry_id, LAST_READS, dict
+    )
+    for location_id, coordinator in entry.runtime_data.coordinators.items():
+        if coordinator.data is not None:
+            last_reads[location_id] = coordinator.data
 
 
 PROVIDER = Provider(

@@ -47,3 +47,6 @@ class LiveTiming:
 
 
 LIVE_TIMING = LiveTiming()
+
+TOKEN_BACKOFF_MAX: Final = 15 * 60.0
+"""Longest wait (seconds) between two reads while the sign-in answers 429."""

@@ -26,11 +26,16 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 
 from ..api.errors import ApiError, AuthenticationError, RateLimitedError, ReadHeldBackError
-from ..api.homely import RATE_LIMIT_FALLBACK, HomelyClient
+from ..api.homely import RATE_LIMIT_FALLBACK, HomelyClient, TokenRateLimitedError
 from ..api.homely_models import AlarmStateChanged, DeviceStateChanged, HomelyHome
 from ..const import LOGGER
 from ..coordinator import MIN_DELAY, VeluxHomelyCoordinator
-from .const import FIRST_CONNECT_GRACE, RESYNC_INTERVAL, UNKNOWN_DEVICE_READ_GAP
+from .const import (
+    FIRST_CONNECT_GRACE,
+    RESYNC_INTERVAL,
+    TOKEN_BACKOFF_MAX,
+    UNKNOWN_DEVICE_READ_GAP,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -72,6 +77,8 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         """When the latest rate limit of the cloud on ``/home`` ends (None: none since the
         last read); the client holds reads back until then."""
         self.throttled = False
+        self._token_backoff = 0.0
+        """The current wait (seconds) after the sign-in answered 429 (0: none)."""
         """The latest read was rate limited or held back by the read budget: it goes
         again when the client allows (not an error of the location)."""
         self._read_again = False
@@ -126,6 +133,11 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             held = self.home
             self.throttled = True
             wait = err.retry_after if err.retry_after is not None else RATE_LIMIT_FALLBACK
+            if isinstance(err, TokenRateLimitedError):
+                # The /home throttle does not see the sign-in's limit: back off here,
+                # doubling while it lasts (never shorter than the cloud's hint).
+                self._token_backoff = min(max(wait, self._token_backoff * 2), TOKEN_BACKOFF_MAX)
+                wait = max(wait, self._token_backoff)
             # The data held stays (live events still arrive); the read goes when allowed
             # (Home Assistant's timer may fire up to a second early: one more second).
             self.update_interval = timedelta(seconds=math.ceil(wait) + 1)
@@ -152,6 +164,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
                 return held
             self.raise_update_error(err)
         self.throttled = False
+        self._token_backoff = 0.0
         self.reads += 1
         self.last_read = dt_util.utcnow()
         self.rate_limited_until = None
@@ -242,8 +255,15 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         """Read the location again soon: a device was added since the last read."""
         since = self._seconds_since_read()
         if since is not None and since < self.unknown_device_read_gap:
+            # Read when the gap has passed (sooner if a read is due before then).
+            wait = self.unknown_device_read_gap - since
+            if self.next_read_in is None or self.next_read_in > wait:
+                self.async_schedule_read(wait)
             LOGGER.debug(
-                "Change of unknown Homely device %s: it shows after the next read", device_id
+                "Change of unknown Homely device %s: reading %s again in %.0f s",
+                device_id,
+                self.name,
+                wait,
             )
             return
         LOGGER.debug("Change of unknown Homely device %s: reading %s again", device_id, self.name)

@@ -284,6 +284,46 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         return data
 
     async def _async_fetch(self, now: datetime) -> NetatmoData:
+        homes = await self._async_read_topology(now)
+        last = self.data.status if self.data is not None else {}
+        failed = self._failed_homes
+        to_read = self._homes_to_read(homes, last)
+        # Hints that arrive while this read is under way are read next time.
+        hinted = set(self._hinted)
+        read_before = dict(self._home_read_at)
+        status, errors = await self._async_read_homes(homes, to_read, last)
+        self._hinted -= hinted
+        if errors and failed.issuperset(homes):
+            # Every home failed: the whole read failed. When only some did (a read of
+            # the homes of a command or of a push hint among them), each home's
+            # entities follow their own home's health.
+            raise errors[0]
+        if len(to_read) == len(homes):
+            self._all_read_at = self.hass.loop.time()
+        self._read_homes = {home_id for home_id in to_read if home_id not in failed}
+        failed.intersection_update(homes)
+        read_at = self.hass.loop.time()
+        data = NetatmoData.build(
+            homes,
+            status,
+            failed_homes=frozenset(failed),
+            stopped=self._stopped(
+                status,
+                last,
+                judged={
+                    home_id
+                    for home_id in self._read_homes
+                    if read_at - read_before.get(home_id, float("-inf")) >= CONFIRM_MIN_GAP
+                },
+            ),
+        )
+        if self._devices_outdated:
+            self._devices_outdated = False
+            self._sync_devices(data)
+        return data
+
+    async def _async_read_topology(self, now: datetime) -> dict[str, Home]:
+        """Read ``homesdata`` when it is due; return the homes that have a gateway."""
         if (
             self.homes_data is None
             or self._topology_next is None
@@ -312,9 +352,20 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
             # No gateway at all is most likely a hiccup of the cloud (the devices are
             # kept): read the topology again at the next poll, not in 30 minutes.
             self._topology_next = now
-        last = self.data.status if self.data is not None else {}
+        return homes
+
+    async def _async_read_homes(
+        self,
+        homes: Mapping[str, Home],
+        to_read: set[str],
+        last: Mapping[str, HomeStatus],
+    ) -> tuple[dict[str, HomeStatus], list[ApiError]]:
+        """Read ``homestatus`` of the homes ``to_read``; keep the last status of the others.
+
+        A home that fails keeps its last status and is marked failed (its entities
+        unavailable); return the statuses and the errors met.
+        """
         failed = self._failed_homes
-        to_read = self._homes_to_read(homes, last)
         # A read before the normal poll is due confirms commands (it may read every
         # home: an account of one home).
         confirming = (
@@ -324,7 +375,6 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         )
         status: dict[str, HomeStatus] = {}
         errors: list[ApiError] = []
-        read_before = dict(self._home_read_at)
         for home_id, home in homes.items():
             if home_id not in to_read:
                 if home_id in last:
@@ -355,35 +405,7 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 if home_id in failed:
                     LOGGER.info("%s answers again", home.name or home_id)
                 failed.discard(home_id)
-        self._hinted.clear()
-        if errors and failed.issuperset(homes):
-            # Every home failed: the whole read failed. When only some did (a read of
-            # the homes of a command or of a push hint among them), each home's
-            # entities follow their own home's health.
-            raise errors[0]
-        if len(to_read) == len(homes):
-            self._all_read_at = self.hass.loop.time()
-        self._read_homes = {home_id for home_id in to_read if home_id not in failed}
-        failed.intersection_update(homes)
-        read_at = self.hass.loop.time()
-        data = NetatmoData.build(
-            homes,
-            status,
-            failed_homes=frozenset(failed),
-            stopped=self._stopped(
-                status,
-                last,
-                judged={
-                    home_id
-                    for home_id in self._read_homes
-                    if read_at - read_before.get(home_id, float("-inf")) >= CONFIRM_MIN_GAP
-                },
-            ),
-        )
-        if self._devices_outdated:
-            self._devices_outdated = False
-            self._sync_devices(data)
-        return data
+        return status, errors
 
     def _stopped(
         self,
