@@ -15,9 +15,10 @@ Once the fault is gone:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 import contextlib
 from dataclasses import dataclass, field
+from datetime import datetime
 import itertools
 import json
 import logging
@@ -25,7 +26,7 @@ from pathlib import Path
 import re
 import socket
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp.abc import ResolveResult
@@ -33,11 +34,15 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.velux_homely.const import DOMAIN
+from tests.helpers import Ent
 
 OURS = ("custom_components.velux_homely", "homeassistant")
+NEW_PASSWORD = "a-new-password"
+"""The password a scenario changes the account's to."""
 STRINGS = Path(__file__).resolve().parents[2] / "custom_components/velux_homely/strings.json"
 
 
@@ -257,3 +262,123 @@ def name_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dns]:
     with monkeypatch.context() as patched:
         patched.setattr(aiohttp.TCPConnector, "_resolve_host", resolve)
         yield dns
+
+
+# -- scenarios ---------------------------------------------------------------------
+
+
+class FaultContext(Protocol):
+    """What a scenario of either provider acts on (each test module has its own)."""
+
+    hass: HomeAssistant
+    caplog: pytest.LogCaptureFixture
+    dns: Dns
+    notes: dict[str, Any]
+
+
+async def nothing(ctx: object) -> None:
+    """No step."""
+
+
+async def no_minute(ctx: object, minute: int) -> None:
+    """No step."""
+
+
+@dataclass(frozen=True)
+class FaultScenario[C]:
+    """One fault: how to inject it, lift it, and what the user sees meanwhile."""
+
+    name: str
+    sees: str
+    """What the user sees (one line of the README)."""
+    inject: Callable[[C], Awaitable[None]]
+    heal: Callable[[C], Awaitable[None]] = nothing
+    during: float = 180.0
+    """Seconds the fault lasts."""
+    after: float = 20 * 60.0
+    """Seconds Home Assistant runs after the fault is lifted."""
+    unavailable_during: bool | None = False
+    """True: the entities are unavailable meanwhile; False: they keep a value."""
+    reauth: bool = False
+    message: str | None = None
+    """Translation key of the error line the user reads in the log (None: no error line)."""
+    each_minute: Callable[[C, int], Awaitable[None]] = no_minute
+    """Runs after every simulated minute of the fault."""
+    check: Callable[[C], Awaitable[None]] = nothing
+    """Further checks once the scenario ran."""
+
+
+@dataclass
+class Seen:
+    """Whether the entities were seen unavailable, and available, while the fault lasted."""
+
+    unavailable: bool = False
+    available: bool = False
+
+    def note(self, unavailable: bool) -> None:
+        """Note what a minute of the fault showed."""
+        if unavailable:
+            self.unavailable = True
+        else:
+            self.available = True
+
+
+async def assert_user_saw[C: FaultContext](
+    ctx: C,
+    scenario: FaultScenario[C],
+    seen: Seen,
+    loaded_again: Callable[[], Awaitable[None]],
+) -> None:
+    """Check the log, the reauthentication (entering the new password when one is asked
+    for) and the availability the scenario promises, then its own checks."""
+    assert tracebacks(ctx.caplog) == [], lines(tracebacks(ctx.caplog))
+    assert_message(ctx.caplog, scenario.message)
+    if scenario.reauth:
+        assert reauth_flows(ctx.hass) == ["reauth"]
+        await scenario.check(ctx)
+        await reauthenticate(ctx.hass, NEW_PASSWORD)
+        await loaded_again()
+    else:
+        assert reauth_flows(ctx.hass) == []
+        await scenario.check(ctx)
+    if scenario.unavailable_during is True:
+        assert seen.unavailable
+    elif scenario.unavailable_during is False:
+        assert not seen.unavailable
+        assert seen.available
+
+
+@dataclass(frozen=True)
+class SetupFaultScenario[S]:
+    """A fault met while the entry is set up (Home Assistant starts, or a reload)."""
+
+    name: str
+    sees: str
+    """What the user sees (one line of the README)."""
+    inject: Callable[[S, Dns], None]
+    message: str | None = None
+    """Translation key of the reason the integration page shows (None: it loads)."""
+    reauth: bool = False
+    during: float = 5 * 60.0
+    """Seconds the fault lasts after the first set-up attempt."""
+    reason: str = ""
+    """Text the reason on the integration page contains besides the message."""
+
+
+def limited_until_shown(hass: HomeAssistant, sensor: Ent) -> bool:
+    """Return True when the account's "Rate limited until" ``sensor`` shows a time to come."""
+    state = sensor.current(hass)
+    moment = dt_util.parse_datetime(state.state) if state is not None else None
+    return isinstance(moment, datetime) and moment > dt_util.utcnow()
+
+
+async def dns_back(ctx: FaultContext) -> None:
+    """Names resolve again (how many look-ups failed is noted)."""
+    ctx.notes["dns failures"] = ctx.dns.failures
+    ctx.dns.broken = False
+
+
+def assert_dns_failed(ctx: FaultContext, error: str) -> None:
+    """Look-ups failed more than once, and an error line names ``error``."""
+    assert ctx.notes["dns failures"] >= 2
+    assert any(error in line for line in error_lines(ctx.caplog))

@@ -16,17 +16,16 @@ scenario with what the user sees (``sees``; see :mod:`.reliability`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -64,14 +63,20 @@ from tests.homely.conftest import (
 )
 
 from .common import (
+    NEW_PASSWORD,
     Dns,
+    FaultScenario,
+    Seen,
+    SetupFaultScenario,
     Stamped,
     assert_backoff,
+    assert_dns_failed,
     assert_message,
+    assert_user_saw,
     calls_between,
-    error_lines,
+    dns_back,
+    limited_until_shown,
     lines,
-    name_service,
     reauth_flows,
     reauthenticate,
     repair_issues,
@@ -87,7 +92,6 @@ OAUTH = "/homely/oauth/"
 HOMES = "/homely/home/"
 """``/home`` of every location."""
 ALARM_STATES = ("DISARMED", "ARMED_AWAY", "ARMED_NIGHT")
-NEW_PASSWORD = "a-new-password"
 SLOW = 600.0
 """Seconds a slow cloud takes to answer: far longer than the client's timeout (20 s), so
 that the client gives up a whole step of the clock before the answer would come."""
@@ -254,13 +258,6 @@ def named_entry(sim: HomelySimulator, *, cached: bool = True) -> MockConfigEntry
 
 
 @pytest.fixture
-def dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dns]:
-    """The name service of the simulator's host name (tests break it)."""
-    with name_service(monkeypatch) as service:
-        yield service
-
-
-@pytest.fixture
 async def entry(
     hass: HomeAssistant,
     homely_sim: HomelySimulator,  # noqa: F811 - the fixture
@@ -331,45 +328,20 @@ class Context:
 
 
 type Step = Callable[[Context], Awaitable[None]]
-type MinuteStep = Callable[[Context, int], Awaitable[None]]
-
-
-async def nothing(ctx: Context) -> None:
-    """No step."""
-
-
-async def no_minute(ctx: Context, minute: int) -> None:
-    """No step."""
 
 
 @dataclass(frozen=True)
-class Scenario:
-    """One fault: how to inject it, lift it, and what the user sees meanwhile."""
+class Scenario(FaultScenario[Context]):
+    """One fault of Homely: the shared fields, and the live connections'."""
 
-    name: str
-    sees: str
-    """What the user sees (one line of the README)."""
-    inject: Step
-    heal: Step = nothing
-    during: float = 180.0
-    """Seconds the fault lasts."""
     after: float = 31 * 60.0
     """Seconds Home Assistant runs after the fault is lifted (a slow resync included)."""
-    unavailable_during: bool | None = False
-    """True: the entities are unavailable meanwhile; False: they keep a value."""
     streamed_during: bool = True
     """Live events show at once while the fault lasts (once the connections are back)."""
     ends_live: bool = False
     """The fault ends the live connections at once (events right then are lost)."""
-    reauth: bool = False
-    message: str | None = None
-    """Translation key of the error line the user reads in the log (None: no error line)."""
     fine: bool = False
     """Move the clock to every read that falls due (not a minute at a time)."""
-    each_minute: MinuteStep = no_minute
-    """Runs after every simulated minute of the fault."""
-    check: Step = nothing
-    """Further checks once the scenario ran."""
 
 
 # -- the live connections --------------------------------------------------------
@@ -569,13 +541,6 @@ async def device_without_fields(ctx: Context) -> None:
     ctx.sim.answer_next({**body, "devices": devices}, count=10_000, path=HOME)
 
 
-def _limited_until_shown(ctx: Context) -> bool:
-    """Return True when the account's "Rate limited until" sensor shows a time to come."""
-    state = LIMITED_UNTIL.current(ctx.hass)
-    moment = dt_util.parse_datetime(state.state) if state is not None else None
-    return isinstance(moment, datetime) and moment > dt_util.utcnow()
-
-
 async def storm(ctx: Context) -> None:
     """``/home`` answers 429 with ``retryAfter`` 4 s for an hour."""
     _note_counts(ctx)
@@ -596,7 +561,7 @@ async def storm_without_hint(ctx: Context) -> None:
 
 async def storm_minute(ctx: Context, minute: int) -> None:
     """The server also ends the live connections while it rate limits (every 5 minutes)."""
-    if _limited_until_shown(ctx):
+    if limited_until_shown(ctx.hass, LIMITED_UNTIL):
         ctx.notes["limited shown"] = ctx.notes.get("limited shown", 0) + 1
     if minute % 5 == 0:
         await server_ends_connections(ctx)
@@ -654,14 +619,8 @@ async def dns_fails(ctx: Context) -> None:
     await noticed_the_drop(ctx)
 
 
-async def dns_back(ctx: Context) -> None:
-    ctx.notes["dns failures"] = ctx.dns.failures
-    ctx.dns.broken = False
-
-
 async def check_dns(ctx: Context) -> None:
-    assert ctx.notes["dns failures"] >= 2
-    assert any("ClientConnectorDNSError" in line for line in error_lines(ctx.caplog))
+    assert_dns_failed(ctx, "ClientConnectorDNSError")
     await check_read_after_heal(ctx)
 
 
@@ -1016,14 +975,11 @@ async def test_fault(  # noqa: PLR0917
     await change_the_truth(homely_sim, 1)
     if scenario.streamed_during and not scenario.ends_live:
         await until(lambda: streamed_shown(hass, homely_sim))
-    unavailable_seen = available_seen = False
+    seen = Seen()
     for minute in range(1, int(scenario.during // 60) + 1):
         await run_minute(ctx, scenario.fine)
         await scenario.each_minute(ctx, minute)
-        if _unavailable(hass):
-            unavailable_seen = True
-        else:
-            available_seen = True
+        seen.note(unavailable=_unavailable(hass))
     if scenario.streamed_during:
         await until(lambda: steady(entry))
     await change_the_truth(homely_sim, 2)
@@ -1035,26 +991,14 @@ async def test_fault(  # noqa: PLR0917
     for _ in range(int(scenario.after // 60)):
         await tick(60)
 
-    assert tracebacks(caplog) == [], lines(tracebacks(caplog))
-    assert_message(caplog, scenario.message)
-    if scenario.reauth:
-        assert reauth_flows(hass) == ["reauth"]
-        await scenario.check(ctx)
-        await reauthenticate(hass, NEW_PASSWORD)
-        await loaded_again(hass, entry, homely_sim, freezer, tick)
-    else:
-        assert reauth_flows(hass) == []
-        await scenario.check(ctx)
-    if scenario.unavailable_during is True:
-        assert unavailable_seen
-    elif scenario.unavailable_during is False:
-        assert not unavailable_seen
-        assert available_seen
+    await assert_user_saw(
+        ctx, scenario, seen, lambda: loaded_again(hass, entry, homely_sim, freezer, tick)
+    )
     await live_again(entry, tick)
     assert homely_sim.connections(LOCATION_ID) == 1
     assert homely_sim.connections(CABIN_LOCATION_ID) == 1
     assert_truth(hass, entry, homely_sim)
-    assert not _limited_until_shown(ctx)
+    assert not limited_until_shown(hass, LIMITED_UNTIL)
     assert repair_issues(hass) == set()  # Homely raises none: every fault here passes
 
 
@@ -1095,24 +1039,13 @@ async def loaded_again(
 
 
 @dataclass(frozen=True)
-class SetupScenario:
-    """A fault met while the entry is set up (Home Assistant starts, or a reload)."""
+class SetupScenario(SetupFaultScenario[HomelySimulator]):
+    """A fault of Homely met at set-up."""
 
-    name: str
-    sees: str
-    """What the user sees (one line of the README)."""
-    inject: Callable[[HomelySimulator, Dns], None]
     cached: bool = True
     """The entry knows the account's locations (every entry the config flow made does)."""
     loads: bool = False
     """The entry loads at once anyway."""
-    message: str | None = None
-    """Translation key of the reason the integration page shows (None: none)."""
-    reauth: bool = False
-    during: float = 5 * 60.0
-    """Seconds the fault lasts after the first set-up attempt."""
-    reason: str = ""
-    """Text the reason on the integration page contains besides the message."""
 
 
 def _locations_down(sim: HomelySimulator, dns: Dns) -> None:

@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 import time
 from typing import Any
 
@@ -27,7 +27,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
@@ -60,14 +59,20 @@ from tests.netatmo.conftest import (
 )
 
 from .common import (
+    NEW_PASSWORD,
     Dns,
+    FaultScenario,
+    Seen,
+    SetupFaultScenario,
     Stamped,
     assert_backoff,
+    assert_dns_failed,
     assert_message,
+    assert_user_saw,
     calls_between,
-    error_lines,
+    dns_back,
+    limited_until_shown,
     lines,
-    name_service,
     reauth_flows,
     reauthenticate,
     repair_issues,
@@ -85,7 +90,6 @@ SETSTATE = "/syncapi/v1/setstate"
 API = ("/api/", "/syncapi/")
 NEW_BLIND = "5636133219200977"
 NEW_WINDOW = "5636133219200978"
-NEW_PASSWORD = "a-new-password"
 SLOW = 600.0
 """Seconds a slow cloud takes to answer: far longer than the client's timeout (20 s)."""
 LIMIT_CAP = 15 * 60.0
@@ -216,26 +220,12 @@ def change_the_truth(sim: VeluxSimulator, salt: int) -> None:
     sim.set_status(BLIND_ID, silent=salt % 2 == 0)
 
 
-def _limited_until_shown(hass: HomeAssistant) -> bool:
-    """Return True when the account's "Rate limited until" sensor shows a time to come."""
-    state = LIMITED_UNTIL.current(hass)
-    moment = dt_util.parse_datetime(state.state) if state is not None else None
-    return isinstance(moment, datetime) and moment > dt_util.utcnow()
-
-
 # -- the entry -------------------------------------------------------------------------
 
 
 def named_entry(sim: VeluxSimulator) -> MockConfigEntry:
     """Return the demo account's entry reaching ``sim`` by its host name."""
     return make_entry(sim, base_url=Dns.url(sim.base_url, "velux"))
-
-
-@pytest.fixture
-def dns(monkeypatch: pytest.MonkeyPatch) -> Iterator[Dns]:
-    """The name service of the simulator's host name (tests break it)."""
-    with name_service(monkeypatch) as service:
-        yield service
 
 
 @pytest.fixture(autouse=True)
@@ -290,15 +280,6 @@ class Context:
 
 
 type Step = Callable[[Context], Awaitable[None]]
-type MinuteStep = Callable[[Context, int], Awaitable[None]]
-
-
-async def nothing(ctx: Context) -> None:
-    """No step."""
-
-
-async def no_minute(ctx: Context, minute: int) -> None:
-    """No step."""
 
 
 def same_issues(before: set[str], entry_id: str) -> set[str]:
@@ -307,30 +288,13 @@ def same_issues(before: set[str], entry_id: str) -> set[str]:
 
 
 @dataclass(frozen=True)
-class Scenario:
-    """One fault: how to inject it, lift it, and what the user sees meanwhile."""
+class Scenario(FaultScenario[Context]):
+    """One fault of VELUX ACTIVE: the shared fields, push and the repair issues."""
 
-    name: str
-    sees: str
-    """What the user sees (one line of the README)."""
-    inject: Step
-    heal: Step = nothing
-    during: float = 180.0
-    """Seconds the fault lasts."""
-    after: float = 20 * 60.0
-    """Seconds Home Assistant runs after the fault is lifted."""
-    unavailable_during: bool | None = False
-    """True: the entities are unavailable meanwhile; False: they keep a value."""
-    reauth: bool = False
     push: bool = False
     """The realtime websocket runs (else polling only)."""
-    message: str | None = None
-    """Translation key of the error line the user reads in the log (None: no error line)."""
     issues: Callable[[set[str], str], set[str]] = same_issues
     """The repair issues afterwards, from those before and the entry id."""
-    each_minute: MinuteStep = no_minute
-    check: Step = nothing
-    """Further checks once the scenario ran."""
 
 
 async def expire_tokens(ctx: Context) -> None:
@@ -446,7 +410,7 @@ def _storm_waits(kind: str, hint: int | None) -> Callable[[int], float]:
 
 
 async def storm_minute(ctx: Context, minute: int) -> None:
-    if _limited_until_shown(ctx.hass):
+    if limited_until_shown(ctx.hass, LIMITED_UNTIL):
         ctx.notes["limited shown"] = ctx.notes.get("limited shown", 0) + 1
 
 
@@ -547,14 +511,8 @@ async def dns_fails(ctx: Context) -> None:
     ctx.dns.broken = True
 
 
-async def dns_back(ctx: Context) -> None:
-    ctx.notes["dns failures"] = ctx.dns.failures
-    ctx.dns.broken = False
-
-
 async def check_dns(ctx: Context) -> None:
-    assert ctx.notes["dns failures"] >= 2
-    assert any("Name or service not known" in line for line in error_lines(ctx.caplog))
+    assert_dns_failed(ctx, "Name or service not known")
 
 
 # devices
@@ -982,43 +940,27 @@ async def test_fault(  # noqa: PLR0917
 
     await scenario.inject(ctx)
     change_the_truth(velux_sim, 1)
-    unavailable_seen = available_seen = False
-    ctx.notes["home available during"] = True
+    seen = Seen()
     for minute in range(1, int(scenario.during // 60) + 1):
         await tick(60)
         await scenario.each_minute(ctx, minute)
         state = SHUTTER.current(hass)
-        if state is not None and state.state == STATE_UNAVAILABLE:
-            unavailable_seen = True
-            ctx.notes["home available during"] = False
-        else:
-            available_seen = True
+        seen.note(unavailable=state is not None and state.state == STATE_UNAVAILABLE)
+    ctx.notes["home available during"] = not seen.unavailable
     change_the_truth(velux_sim, 2)
     ctx.notes["cut"] = velux_sim.now()
     await scenario.heal(ctx)
     for _ in range(int(scenario.after // 60)):
         await tick(60)
 
-    assert tracebacks(caplog) == [], lines(tracebacks(caplog))
-    assert_message(caplog, scenario.message)
-    if scenario.reauth:
-        assert reauth_flows(hass) == ["reauth"]
-        await scenario.check(ctx)
-        await reauthenticate(hass, NEW_PASSWORD)
-        await loaded_again(hass, entry, velux_sim, freezer, tick)
-    else:
-        assert reauth_flows(hass) == []
-        await scenario.check(ctx)
-    if scenario.unavailable_during is True:
-        assert unavailable_seen
-    elif scenario.unavailable_during is False:
-        assert not unavailable_seen
-        assert available_seen
+    await assert_user_saw(
+        ctx, scenario, seen, lambda: loaded_again(hass, entry, velux_sim, freezer, tick)
+    )
     velux_sim.finish_movements()
     await tick(60)
     assert_truth(hass, entry, velux_sim)
     assert repair_issues(hass) == scenario.issues(issues, entry.entry_id)
-    assert not _limited_until_shown(hass)
+    assert not limited_until_shown(hass, LIMITED_UNTIL)
 
 
 async def loaded_again(
@@ -1041,20 +983,9 @@ async def loaded_again(
 
 
 @dataclass(frozen=True)
-class SetupScenario:
-    """A fault met while the entry is set up (Home Assistant starts, or a reload)."""
+class SetupScenario(SetupFaultScenario[VeluxSimulator]):
+    """A fault of VELUX ACTIVE met at set-up."""
 
-    name: str
-    sees: str
-    """What the user sees (one line of the README)."""
-    inject: Callable[[VeluxSimulator, Dns], None]
-    message: str | None = None
-    """Translation key of the reason the integration page shows (None: it loads)."""
-    reauth: bool = False
-    during: float = 5 * 60.0
-    """Seconds the fault lasts after the first set-up attempt."""
-    reason: str = ""
-    """Text the reason on the integration page contains besides the message."""
     most_calls: int = 100
     """Most requests to the cloud while the fault lasts (set-up retries included)."""
 

@@ -21,8 +21,14 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    snapshot_platform,
+)
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.velux_homely.const import DOMAIN, PROVIDER_HOMELY
 from custom_components.velux_homely.homely import HomelyRuntimeData, const
@@ -241,6 +247,23 @@ async def loaded_entry(
     if entry.state is ConfigEntryState.LOADED:
         assert await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
+
+
+@pytest.fixture
+def snapshot_entities(
+    hass: HomeAssistant,
+    enable_all_entities: None,
+    loaded_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> Callable[[], Awaitable[None]]:
+    """Return a function that snapshots the entities of ``loaded_entry`` (every one enabled,
+    the module's ``platforms`` only)."""
+
+    async def _snapshot() -> None:
+        await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
+
+    return _snapshot
 
 
 @pytest.fixture

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 import logging
 
 from homeassistant.components.alarm_control_panel import DOMAIN as ALARM_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
-from syrupy.assertion import SnapshotAssertion
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.velux_homely.homely import alarm_control_panel
 from simulator.homely import LOCATION_ID, HomelySimulator
@@ -25,13 +24,8 @@ def platforms() -> tuple[Platform, ...]:
     return (Platform.ALARM_CONTROL_PANEL,)
 
 
-async def test_snapshot(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
+async def test_snapshot(snapshot_entities: Callable[[], Awaitable[None]]) -> None:
+    await snapshot_entities()
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 from homeassistant.const import ATTR_DEVICE_CLASS, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
-from syrupy.assertion import SnapshotAssertion
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.velux_homely import lock
 from simulator.homely import LOCK_ID, HomelySimulator
@@ -25,14 +25,8 @@ def platforms() -> tuple[Platform, ...]:
     return (Platform.BINARY_SENSOR,)
 
 
-@pytest.mark.usefixtures("enable_all_entities")
-async def test_snapshot(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
+async def test_snapshot(snapshot_entities: Callable[[], Awaitable[None]]) -> None:
+    await snapshot_entities()
 
 
 async def test_door_and_battery_of_the_lock(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from homeassistant.config_entries import RELOAD_AFTER_UPDATE_DELAY
@@ -10,7 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.velux_homely.homely.entity import area_of, as_number
@@ -26,14 +27,8 @@ def platforms() -> tuple[Platform, ...]:
     return (Platform.SENSOR,)
 
 
-@pytest.mark.usefixtures("enable_all_entities")
-async def test_snapshot(
-    hass: HomeAssistant,
-    loaded_entry: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
-    snapshot: SnapshotAssertion,
-) -> None:
-    await snapshot_platform(hass, entity_registry, snapshot, loaded_entry.entry_id)
+async def test_snapshot(snapshot_entities: Callable[[], Awaitable[None]]) -> None:
+    await snapshot_entities()
 
 
 async def test_devices(

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 import contextlib
+from dataclasses import dataclass
 import logging
 import re
 from typing import Any, Final
@@ -99,6 +100,18 @@ class _ConnectFailed(Exception):
         """Keep whether the server refused the token (then the next attempt renews it)."""
         super().__init__(message)
         self.token_refused = token_refused
+
+
+@dataclass
+class _Renewal:
+    """When and how a session's connection is next renewed."""
+
+    at: float | None
+    """Clock time of the next renewal (None: the token does not expire)."""
+    delay: float
+    """Wait after the next failed renewal (doubles on each failure)."""
+    rejected: str | None = None
+    """A token the server refused (the next renewal asks for another)."""
 
 
 class _Connection:
@@ -303,81 +316,102 @@ class HomelyLiveClient:
         self.connects += 1
         _LOGGER.debug("Homely live connection of %s is up", self.location_id)
         self._on_connected(self.location_id)
-        renew_at = self._renew_at(connection)
-        renewal_delay = self.backoff_initial
-        renewal_rejected: str | None = None
+        renewal = _Renewal(self._renew_at(connection), self.backoff_initial)
         try:
-            while True:
-                waits: list[asyncio.Future[Any]] = [
-                    asyncio.ensure_future(connection.ended.wait()),
-                    asyncio.ensure_future(self._stop.wait()),
-                ]
-                if renew_at is not None:
-                    rollover_in = max(renew_at - self._clock(), 0.0)
-                    waits.append(asyncio.ensure_future(asyncio.sleep(rollover_in)))
-                try:
-                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for waiting in waits:
-                        waiting.cancel()
-                if self._stop.is_set() or connection.ended.is_set():
-                    break
-                fresh: str | None = None
-                try:
-                    fresh = await self._client.async_get_access_token(
-                        rejected=renewal_rejected, min_validity=self._min_validity
-                    )
-                    renewal_rejected = None
-                    successor = await self._open(fresh)
-                except AuthenticationError:
-                    raise
-                except (ApiError, _ConnectFailed) as err:
+            while await self._until_renewal(connection, renewal.at):
+                successor = await self._renew(renewal)
+                if successor is None:
                     if self.stopping:
                         break
-                    # Keep the old one (it may still end first); try again a little later.
-                    wait = renewal_delay
-                    if isinstance(err, RateLimitedError) and err.retry_after:
-                        wait = max(wait, err.retry_after)
-                    if isinstance(err, _ConnectFailed) and err.token_refused:
-                        renewal_rejected = fresh
-                    renewal_delay = min(max(renewal_delay, wait) * 2, self.renewal_backoff_max)
-                    renew_at = self._clock() + wait
-                    self.renewal_failures += 1
-                    _LOGGER.debug(
-                        "Renewing the Homely live connection of %s failed (%s): "
-                        "trying again in %.1f s",
-                        self.location_id,
-                        redact(str(err)) or type(err).__name__,
-                        wait,
-                    )
                     continue
-                old, connection = connection, successor
-                self._last_token = fresh
-                renew_at = self._renew_at(connection)
-                renewal_delay = self.backoff_initial
-                self.rollovers += 1
-                _LOGGER.debug("Homely live connection of %s renewed", self.location_id)
-                # The server may end the old one before the new one is up (a renewal
-                # slower than the time left): events in between were lost, as after a
-                # reconnection, so the owner reads again.
-                gap = old.ended.is_set()
-                await self._close(old)
-                if gap and not self.stopping:
-                    self._on_connected(self.location_id)
+                connection = await self._hand_over(connection, successor, renewal)
         finally:
-            self.connected = False
             lived = self._clock() - started
-            self._ended_at_expiry = (
-                connection.expires_at is not None
-                and self._clock() >= connection.expires_at - self.rollover_lead
-            )
-            await self._close(connection)
-            reason = connection.reason or "transport closed"
-            self.last_disconnect_reason = reason
-            _LOGGER.debug("Homely live connection of %s ended: %s", self.location_id, reason)
-            if self._on_disconnected is not None and not self.stopping:
-                self._on_disconnected(self.location_id, reason)
+            await self._ended(connection)
         return lived
+
+    async def _until_renewal(self, connection: _Connection, renew_at: float | None) -> bool:
+        """Wait until ``renew_at``; return False when the connection ended first (or stop)."""
+        waits: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(connection.ended.wait()),
+            asyncio.ensure_future(self._stop.wait()),
+        ]
+        if renew_at is not None:
+            waits.append(asyncio.ensure_future(asyncio.sleep(max(renew_at - self._clock(), 0.0))))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        return not (self._stop.is_set() or connection.ended.is_set())
+
+    async def _renew(self, renewal: _Renewal) -> _Connection | None:
+        """Open the successor connection with a fresh token, or return None.
+
+        On failure the next attempt is scheduled after a growing delay (the cloud's
+        ``retryAfter`` honoured) while the old connection stays up.
+        """
+        fresh: str | None = None
+        try:
+            fresh = await self._client.async_get_access_token(
+                rejected=renewal.rejected, min_validity=self._min_validity
+            )
+            renewal.rejected = None
+            successor = await self._open(fresh)
+        except AuthenticationError:
+            raise
+        except (ApiError, _ConnectFailed) as err:
+            if self.stopping:
+                return None
+            # Keep the old one (it may still end first); try again a little later.
+            wait = renewal.delay
+            if isinstance(err, RateLimitedError) and err.retry_after:
+                wait = max(wait, err.retry_after)
+            if isinstance(err, _ConnectFailed) and err.token_refused:
+                renewal.rejected = fresh
+            renewal.delay = min(max(renewal.delay, wait) * 2, self.renewal_backoff_max)
+            renewal.at = self._clock() + wait
+            self.renewal_failures += 1
+            _LOGGER.debug(
+                "Renewing the Homely live connection of %s failed (%s): trying again in %.1f s",
+                self.location_id,
+                redact(str(err)) or type(err).__name__,
+                wait,
+            )
+            return None
+        self._last_token = fresh
+        return successor
+
+    async def _hand_over(
+        self, old: _Connection, successor: _Connection, renewal: _Renewal
+    ) -> _Connection:
+        """Close ``old`` now that ``successor`` is up; return the successor."""
+        renewal.at = self._renew_at(successor)
+        renewal.delay = self.backoff_initial
+        self.rollovers += 1
+        _LOGGER.debug("Homely live connection of %s renewed", self.location_id)
+        # The server may end the old one before the new one is up (a renewal slower than
+        # the time left): events in between were lost, as after a reconnection, so the
+        # owner reads again.
+        gap = old.ended.is_set()
+        await self._close(old)
+        if gap and not self.stopping:
+            self._on_connected(self.location_id)
+        return successor
+
+    async def _ended(self, connection: _Connection) -> None:
+        """Close the session's last connection and tell the owner why it ended."""
+        self.connected = False
+        self._ended_at_expiry = (
+            connection.expires_at is not None
+            and self._clock() >= connection.expires_at - self.rollover_lead
+        )
+        await self._close(connection)
+        reason = connection.reason or "transport closed"
+        self.last_disconnect_reason = reason
+        _LOGGER.debug("Homely live connection of %s ended: %s", self.location_id, reason)
+        if self._on_disconnected is not None and not self.stopping:
+            self._on_disconnected(self.location_id, reason)
 
     async def _open(self, token: str) -> _Connection:
         """Connect with ``token``; raise :class:`_ConnectFailed` when it cannot be set up."""
