@@ -44,6 +44,17 @@ def preload() -> None:
             importlib.import_module(name)
 
 
+class _Quiet:
+    """A pytest plugin that keeps Home Assistant's INFO chatter off the terminal."""
+
+    @staticmethod
+    def pytest_sessionstart() -> None:
+        # The harness's plugin prints INFO records on a root handler (basicConfig).
+        for handler in logging.getLogger().handlers:
+            if type(handler) is logging.StreamHandler:
+                handler.setLevel(logging.WARNING)
+
+
 def run(path: str) -> int:
     """Run the benchmark module ``path`` in the harness; its test prints the figures."""
     return pytest.main(
@@ -60,7 +71,8 @@ def run(path: str) -> int:
             "-W",
             "ignore",
             "--log-level=WARNING",
-        ]
+        ],
+        plugins=[_Quiet()],
     )
 
 

@@ -973,8 +973,11 @@ class Soak:
             task
             for task in (*hass._tasks, *hass._background_tasks)
             if not task.done()
-            and not any(name in task.get_name() for name in LONG_LIVED)
-            and not _is_command(task)
+            # an executor job is a plain future: waited for
+            and not (
+                isinstance(task, asyncio.Task)
+                and (any(name in task.get_name() for name in LONG_LIVED) or _is_command(task))
+            )
         ]
         if self.homely.in_flight > self.homely.delayed:
             busy.append("Homely request")

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -27,6 +27,9 @@ from _harness import main, preload, unload
 
 if __name__ != "__main__":
     preload()
+
+if TYPE_CHECKING:
+    from simulator.velux import SimRequest
 
 HOUR = 3600
 STEP = 0.5
@@ -40,17 +43,16 @@ OAUTH = "/oauth2/token"
 HOMESDATA = "/api/homesdata"
 HOMESTATUS = "/api/homestatus"
 SETSTATE = "/syncapi/v1/setstate"
-SHUTTER = "cover.roller_shutter"
 
 
-def _home_of(request: Any) -> str | None:
+def _home_of(request: SimRequest) -> str | None:
     """Return the ``home_id`` a request asked about (query, form or JSON body)."""
     if isinstance(request.json, dict) and request.json.get("home_id") is not None:
         return str(request.json["home_id"])
     return request.form.get("home_id")
 
 
-def _counts(requests: list[Any]) -> Counter[str]:
+def _counts(requests: list[SimRequest]) -> Counter[str]:
     """Count requests per path, and homestatus per home (``homestatus:<home id>``)."""
     counts: Counter[str] = Counter()
     for request in requests:
@@ -119,19 +121,15 @@ async def test_poll_budget(
     freezer: Any,
     expected_lingering_timers: bool,
 ) -> None:
-    from homeassistant.components.cover import (
-        ATTR_CURRENT_POSITION,
-        ATTR_POSITION,
-        DOMAIN as COVER_DOMAIN,
-        SERVICE_SET_COVER_POSITION,
-        CoverState,
-    )
-    from homeassistant.const import ATTR_ENTITY_ID
+    from homeassistant.components.cover import ATTR_CURRENT_POSITION, ATTR_POSITION, CoverState
+    from homeassistant.components.cover.const import DOMAIN as COVER_DOMAIN
+    from homeassistant.const import ATTR_ENTITY_ID, SERVICE_SET_COVER_POSITION
 
     from custom_components.velux_homely.netatmo import NetatmoRuntimeData
     from simulator.velux import HOME_ID, SMALL_HOME_ID, VeluxSimulator
     from tests.conftest import VELUX_EPOCH as EPOCH
     from tests.netatmo.conftest import make_entry
+    from tests.netatmo.entities import SHUTTER
 
     # Time is frozen (the freezer fixture) before the simulator reads its clock.
     # Polling only (the realtime service is down), openers at 20 %/s.
@@ -194,14 +192,14 @@ async def test_poll_budget(
             await hass.services.async_call(
                 COVER_DOMAIN,
                 SERVICE_SET_COVER_POSITION,
-                {ATTR_ENTITY_ID: SHUTTER, ATTR_POSITION: position},
+                {ATTR_ENTITY_ID: SHUTTER.entity_id(hass), ATTR_POSITION: position},
                 blocking=True,
             )
             clock.note(seen)
             return clock.elapsed, seen
 
         def shown(position: int) -> bool:
-            state = hass.states.get(SHUTTER)
+            state = hass.states.get(SHUTTER.entity_id(hass))
             return (
                 state is not None
                 and state.attributes.get(ATTR_CURRENT_POSITION) == position
@@ -283,7 +281,7 @@ async def test_poll_budget(
         # A command during the back-off: sent and shown, but polled only at the back-off time.
         _, seen = await set_position(0)
         in_backoff = _counts(sim.requests[seen:])
-        state = hass.states.get(SHUTTER)
+        state = hass.states.get(SHUTTER.entity_id(hass))
         print(
             f"   A command 60 s into the back-off: {in_backoff[SETSTATE]} setstate, "
             f"{in_backoff[HOMESTATUS]} homestatus in the service call; shown as "

@@ -29,7 +29,6 @@ if __name__ != "__main__":
     preload()
 
 HOMESTATUS = "/api/homestatus"
-SHUTTER = "cover.roller_shutter"
 
 
 def _homestatus(sim: Any, since: int, home_id: str | None = None) -> int:
@@ -89,6 +88,7 @@ async def test_realtime(  # noqa: PLR0917
     from simulator.velux import HOME_ID, SHUTTER_ID, SMALL_HOME_ID, VeluxSimulator
     from tests.conftest import VELUX_EPOCH
     from tests.netatmo.conftest import make_entry, settle
+    from tests.netatmo.entities import SHUTTER
 
     # The clock moves by minutes: pings an hour apart keep the socket up meanwhile.
     monkeypatch.setattr(const, "REALTIME_HEARTBEAT", 100_000.0)
@@ -123,7 +123,10 @@ async def test_realtime(  # noqa: PLR0917
 
             seen = len(sim.requests)
             await hass.services.async_call(
-                "cover", "set_cover_position", {"entity_id": SHUTTER, "position": 10}, blocking=True
+                "cover",
+                "set_cover_position",
+                {"entity_id": SHUTTER.entity_id(hass), "position": 10},
+                blocking=True,
             )
             arrived_at: float | None = None
             shown_at: float | None = None
@@ -133,7 +136,7 @@ async def test_realtime(  # noqa: PLR0917
                 elapsed += 0.25
                 if arrived_at is None and sim.position(SHUTTER_ID) == 10:
                     arrived_at = elapsed
-                state = hass.states.get(SHUTTER)
+                state = hass.states.get(SHUTTER.entity_id(hass))
                 if state is not None and state.attributes.get("current_position") == 10:
                     shown_at = elapsed
             per_command = _homestatus(sim, seen, HOME_ID)

@@ -160,7 +160,7 @@ def snapshot(request: pytest.FixtureRequest) -> SnapshotAssertion:
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(
     fail_on_deprecations: None, enable_custom_integrations: Any
-) -> Iterator[None]:
+) -> None:
     """Let Home Assistant load custom_components/velux_homely in every test."""
     return
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, EntityCategory, Platform
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.velux_homely.const import DOMAIN
+from simulator.netcom import NetcomGateway
 
 
 def state_of(hass: HomeAssistant, entity: str | Ent) -> str:
@@ -24,6 +25,23 @@ def state_of(hass: HomeAssistant, entity: str | Ent) -> str:
     state = hass.states.get(entity_id)
     assert state is not None, entity
     return state.state
+
+
+def entry_state(entry: ConfigEntry) -> ConfigEntryState:
+    """Return the state of ``entry`` now.
+
+    For a state checked again after it changed: mypy would carry the first
+    ``assert entry.state is ...`` over the awaits in between and call the second impossible.
+    """
+    return entry.state
+
+
+def listening(gateway: NetcomGateway) -> bool:
+    """Return whether the simulated gateway's pairing listener is open now.
+
+    For a listener checked again after it opened or closed (see :func:`entry_state`).
+    """
+    return gateway.is_open
 
 
 def current(hass: HomeAssistant, entity: str | Ent) -> State | None:

@@ -32,6 +32,7 @@ from simulator.homely import (
 )
 from simulator.velux import DEMO_USERNAME, VeluxSimulator
 
+from .helpers import entry_state
 from .homely.conftest import entry_data as homely_entry_data, make_entry as make_homely_entry
 from .netatmo.conftest import make_entry
 
@@ -134,6 +135,7 @@ async def test_reauth_with_new_password(hass: HomeAssistant, velux_sim: VeluxSim
     assert result["step_id"] == "reauth_confirm"
     assert result["errors"] == {"base": "invalid_auth"}
     placeholders = result["description_placeholders"]
+    assert placeholders is not None
     assert placeholders["username"] == DEMO_USERNAME
     assert placeholders["provider"] == "VELUX ACTIVE"
     result = await hass.config_entries.flow.async_configure(
@@ -145,7 +147,7 @@ async def test_reauth_with_new_password(hass: HomeAssistant, velux_sim: VeluxSim
     assert entry.data[CONF_PASSWORD] == "new-password"
     assert entry.data[CONF_BASE_URL] == velux_sim.base_url
     assert entry.data[CONF_TOKEN]["access_token"]
-    assert entry.state is ConfigEntryState.LOADED
+    assert entry_state(entry) is ConfigEntryState.LOADED
 
 
 async def test_reconfigure_shows_and_keeps_the_advanced_settings(
@@ -157,6 +159,7 @@ async def test_reconfigure_shows_and_keeps_the_advanced_settings(
     result = await entry.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
+    assert result["data_schema"] is not None
     schema = {str(key): key for key in result["data_schema"].schema}
     assert list(schema) == [CONF_USERNAME, CONF_PASSWORD, SECTION_ADVANCED]
     assert schema[CONF_USERNAME].default() == DEMO_USERNAME
@@ -263,4 +266,4 @@ async def test_options_change_reloads_but_data_updates_do_not(
     assert entry.runtime_data is not runtime
 
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert entry_state(entry) is ConfigEntryState.NOT_LOADED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 import json
 from pathlib import Path
 import re
@@ -86,9 +87,11 @@ async def test_every_option_has_a_label(hass: HomeAssistant, provider: str) -> N
     forms = [result]
     if result["type"] is FlowResultType.MENU:
         menu = STRINGS["options"]["step"][result["step_id"]]["menu_options"]
-        assert set(result["menu_options"]) <= set(menu)
+        options = result["menu_options"]
+        assert isinstance(options, Iterable)  # the step ids, or a dict of them and their labels
+        assert set(options) <= set(menu)
         forms = []
-        for option in result["menu_options"]:
+        for option in options:
             flow = await hass.config_entries.options.async_init(entry.entry_id)
             forms.append(
                 await hass.config_entries.options.async_configure(
@@ -98,5 +101,6 @@ async def test_every_option_has_a_label(hass: HomeAssistant, provider: str) -> N
     shown = [form for form in forms if form["type"] is FlowResultType.FORM]
     assert shown
     for form in shown:
+        assert form["data_schema"] is not None
         fields = {str(key) for key in form["data_schema"].schema}
         _assert_labelled(STRINGS["options"]["step"][form["step_id"]], fields, form["step_id"])

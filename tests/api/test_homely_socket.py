@@ -76,6 +76,11 @@ async def wait_for(predicate: Callable[[], bool], limit: float = 5.0) -> None:
         await asyncio.sleep(0.005)
 
 
+def connected_times(harness: Harness, count: int) -> Callable[[], bool]:
+    """Return a predicate for :func:`wait_for`: ``harness`` has seen ``count`` connections."""
+    return lambda: len(harness.connected) == count
+
+
 @pytest.fixture
 async def session(socket_enabled: Any) -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as client_session:
@@ -286,7 +291,7 @@ async def test_stable_connection_resets_the_backoff(
         for expected in (2, 3):
             await wait_for(lambda: harness.live.connected)
             await homely_sim.disconnect(LOCATION_ID)
-            await wait_for(lambda n=expected: len(harness.connected) == n)
+            await wait_for(connected_times(harness, expected))
             assert harness.live.last_delay == 0.0  # a healthy connection: at once
     finally:
         await harness.stop()
@@ -439,7 +444,7 @@ async def test_short_lived_connections_back_off(
         for expected in (2, 3, 4):
             await wait_for(lambda: harness.live.connected)
             await homely_sim.disconnect(LOCATION_ID)
-            await wait_for(lambda n=expected: len(harness.connected) == n)
+            await wait_for(connected_times(harness, expected))
             delays.append(harness.live.last_delay)
         assert delays == [0.02, 0.04, 0.04]
     finally:

@@ -162,6 +162,7 @@ def test_parse_event_shapes() -> None:
     assert parse_event({"push_type": "x", "home_id": "h"}) == RefreshHint("h")
     assert parse_event({"extra_params": "{broken", "home": {"id": "h"}}) == RefreshHint("h")
     # Unknown shapes.
+    message: object
     for message in (
         None,
         [],

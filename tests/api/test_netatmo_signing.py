@@ -179,7 +179,8 @@ def test_sequencer_same_second_continues_and_new_second_restarts() -> None:
     clock = Clock(1_779_484_789.2)
     updates: list[NonceState] = []
     seq = NonceSequencer(clock, on_update=updates.append)
-    assert seq.state is None
+    initial = seq.state  # a local: mypy would keep seq.state narrowed to None below
+    assert initial is None
     assert seq.allocate(3) == (1_779_484_789, [0, 1, 2])
     clock.now = 1_779_484_789.9
     assert seq.allocate(1) == (1_779_484_789, [3])
@@ -254,7 +255,7 @@ def test_nonce_state_from_bad_data(data: Any) -> None:
 
 
 def test_sequencer_ignores_a_bool_last_used_and_refuses_bad_counts() -> None:
-    seq = NonceSequencer(Clock(10.0), last_used=True)  # type: ignore[arg-type]
+    seq = NonceSequencer(Clock(10.0), last_used=True)  # a bool (an int to mypy)
     assert seq.state is None
     for count in (0, -1, True, 1.5):
         with pytest.raises(ValueError, match="positive"):

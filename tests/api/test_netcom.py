@@ -41,6 +41,7 @@ from custom_components.velux_homely.api.netcom import (
     session_nonce,
 )
 from simulator.netcom import NetcomGateway
+from tests.helpers import listening
 from tests.netatmo.conftest import silent_port
 
 KEY_ID = bytes(range(0xA0, 0xB0))
@@ -295,7 +296,7 @@ async def test_window_closes_the_listener(socket_enabled: None) -> None:
         assert gw.is_open
         now[0] = 130.0
         gw.check_window()
-        assert not gw.is_open
+        assert not listening(gw)
         # closed again: its port refuses connections
         with pytest.raises(PairingConnectionRefusedError):
             await async_pair("127.0.0.1", gw.port, timeout=0.1, connect_retry=0.02)
@@ -306,7 +307,7 @@ async def test_window_closes_the_listener(socket_enabled: None) -> None:
         assert gw.port == port
         now[0] += 1  # the simulated clock passed the window: the timer closes it
         await asyncio.sleep(0.2)
-        assert not gw.is_open
+        assert not listening(gw)
         assert gw.opens == 2
     finally:
         await gw.aclose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import aiohttp
 import pytest
 
@@ -103,12 +105,12 @@ def test_held_back_reads_are_counted() -> None:
 
 
 @pytest.fixture
-async def client(homely_sim: HomelySimulator) -> HomelyClient:
+async def client(homely_sim: HomelySimulator) -> AsyncIterator[HomelyClient]:
     clock = FakeClock()
     session = aiohttp.ClientSession()
     client = HomelyClient(session, DEMO_USERNAME, DEMO_PASSWORD, base_url=homely_sim.base_url)
     client.home_throttle = ReadThrottle(reads=2, window=900, clock=clock)
-    yield client  # type: ignore[misc]
+    yield client
     await session.close()
 
 

@@ -97,6 +97,11 @@ async def until(predicate: Callable[[], bool], limit: float = 20.0) -> None:
         await asyncio.sleep(0)
 
 
+def shows(hass: HomeAssistant, entity: Ent, state: str) -> Callable[[], bool]:
+    """Return a predicate for :func:`until`: ``entity`` has the state ``state``."""
+    return lambda: entity.state(hass) == state
+
+
 def entry_data(sim: HomelySimulator, **extra: Any) -> dict[str, Any]:
     """Return the data of a Homely entry that talks to ``sim``."""
     return {

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, section
 import pytest
@@ -21,11 +22,12 @@ from simulator.homely import (
     USER_ID,
     HomelySimulator,
 )
+from simulator.homely_data import SimLocation
 
 from .conftest import PANEL, make_entry, runtime_of
 
 
-async def _form(hass: HomeAssistant) -> dict[str, Any]:
+async def _form(hass: HomeAssistant) -> ConfigFlowResult:
     menu = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert menu["type"] is FlowResultType.MENU
     assert "homely" in menu["menu_options"]
@@ -37,14 +39,18 @@ async def _form(hass: HomeAssistant) -> dict[str, Any]:
     return form
 
 
-def _fields(form: dict[str, Any]) -> list[str]:
+def _fields(form: ConfigFlowResult) -> list[str]:
+    assert form["data_schema"] is not None
     return [str(key) for key in form["data_schema"].schema]
 
 
-def _advanced(form: dict[str, Any]) -> section:
+def _advanced(form: ConfigFlowResult) -> section:
     """Return the form's "Advanced settings" section."""
+    assert form["data_schema"] is not None
     schema = form["data_schema"].schema
-    return schema[next(key for key in schema if str(key) == "advanced")]
+    advanced = schema[next(key for key in schema if str(key) == "advanced")]
+    assert isinstance(advanced, section)
+    return advanced
 
 
 def _account(sim: HomelySimulator, password: str = DEMO_PASSWORD) -> dict[str, Any]:
@@ -146,6 +152,7 @@ async def test_errors(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
     # the form keeps the e-mail and the service address, never the password
+    assert result["data_schema"] is not None
     defaults = {
         str(key): key.default() for key in result["data_schema"].schema if callable(key.default)
     }
@@ -168,14 +175,16 @@ async def test_unreachable_address(hass: HomeAssistant, homely_sim: HomelySimula
     assert result["errors"] == {"base": "cannot_connect"}
 
 
+def _summary_without_user_id(location: SimLocation) -> dict[str, Any]:
+    """Return the entry of ``location`` in ``GET /homely/locations``, without ``userId``."""
+    return {"name": location.name, "locationId": location.location_id}
+
+
 async def test_email_is_the_id_without_user_id(
     hass: HomeAssistant, homely_sim: HomelySimulator
 ) -> None:
     for location in homely_sim.locations.values():
-        location.summary = lambda loc=location: {  # type: ignore[method-assign]
-            "name": loc.name,
-            "locationId": loc.location_id,
-        }
+        location.summary = partial(_summary_without_user_id, location)  # type: ignore[method-assign]
     form = await _form(hass)
     result = await hass.config_entries.flow.async_configure(
         form["flow_id"], {**_account(homely_sim), "username": DEMO_USERNAME.upper()}
@@ -207,6 +216,7 @@ async def test_options_pick_locations(
     form = await hass.config_entries.options.async_init(loaded_entry.entry_id)
     assert form["type"] is FlowResultType.FORM
     assert form["step_id"] == "homely"
+    assert form["data_schema"] is not None
     schema = form["data_schema"].schema
     locations = next(key for key in schema if str(key) == "locations")
     selector = schema[locations]

@@ -6,7 +6,7 @@ from typing import Any
 
 from homeassistant.components.energy import data as energy_data
 from homeassistant.components.energy.validate import async_validate
-from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.core import Recorder
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er

@@ -17,7 +17,7 @@ from simulator.homely import (
     MOTION_ID,
     HomelySimulator,
 )
-from tests.helpers import device_of
+from tests.helpers import device_of, entry_state
 
 from .conftest import (
     CABIN_HOME,
@@ -55,7 +55,7 @@ async def test_setup_reads_once_and_connects_each_location(
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert entry_state(entry) is ConfigEntryState.NOT_LOADED
     await until(lambda: homely_sim.connections(LOCATION_ID) == 0)
     assert homely_sim.connections(CABIN_LOCATION_ID) == 0
     assert len(homely_sim.connect_log) == 2

@@ -29,6 +29,7 @@ from .conftest import (
     idle,
     reconnected,
     runtime_of,
+    shows,
     until,
 )
 
@@ -201,7 +202,7 @@ async def test_connections_are_renewed_before_their_tokens_expire(
         if second % 20 == 0:
             await homely_sim.change_device(MOTION_ID, "alarm", "alarm", second % 40 == 0)
             expected = "on" if second % 40 == 0 else "off"
-            await until(lambda expected=expected: MOTION.state(hass) == expected)
+            await until(shows(hass, MOTION, expected))
         assert homely_sim.connections(LOCATION_ID) <= 2
     assert homely_sim.expiry_drops == 0
     assert all_live(loaded_entry)

@@ -10,7 +10,8 @@ would.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import cast
 
 import aiohttp
 from homeassistant.core import HomeAssistant
@@ -30,7 +31,7 @@ from simulator.homely import (
     HomelySimulator,
 )
 
-from .conftest import LOGIN, MOTION, REFRESH, Tick, all_live, runtime_of, until
+from .conftest import LOGIN, MOTION, REFRESH, Tick, all_live, runtime_of, shows, until
 
 TOKEN_PATHS = (LOGIN, REFRESH)
 
@@ -38,6 +39,11 @@ TOKEN_PATHS = (LOGIN, REFRESH)
 def token_requests(sim: HomelySimulator) -> int:
     """Return how many requests the token endpoints got."""
     return sum(1 for request in sim.requests if request.path in TOKEN_PATHS)
+
+
+def _connects(live: HomelyLiveClient, count: int) -> Callable[[], bool]:
+    """Return a predicate for :func:`until`: ``live`` has connected ``count`` times."""
+    return lambda: live.connects == count
 
 
 async def run_for(tick: Tick, seconds: int, step: int = 1) -> None:
@@ -64,11 +70,11 @@ async def test_ordinary_drops_between_renewals_reconnect_at_once(
         assert live.rollovers >= 2 * drop
         await homely_sim.disconnect(LOCATION_ID)
         # back without any time passing: no backoff
-        await until(lambda drop=drop: live.connects == drop + 1, limit=5)
+        await until(_connects(live, drop + 1), limit=5)
         await until(lambda: homely_sim.connections(LOCATION_ID) == 1, limit=5)
         on = drop % 2 == 1
         await homely_sim.change_device(MOTION_ID, "alarm", "alarm", on)
-        await until(lambda on=on: MOTION.state(hass) == ("on" if on else "off"), limit=5)
+        await until(shows(hass, MOTION, "on" if on else "off"), limit=5)
     assert live.last_delay == 0.0
     assert homely_sim.expiry_drops == 0
     assert homely_sim.rejected_connects == 0
@@ -89,8 +95,10 @@ async def test_a_server_that_ends_every_connection_early_is_backed_off(
         live.last_delay = None  # set again when the next attempt is decided
         await homely_sim.disconnect(LOCATION_ID)
         await until(lambda: live.last_delay is not None)
-        assert live.last_delay is not None
-        delays.append(live.last_delay)
+        # read again: mypy would keep the None assigned above over the awaits
+        delay = cast("float | None", live.last_delay)
+        assert delay is not None
+        delays.append(delay)
         # wait for the new connection (moving the clock past the backoff), then 6 s more
         for _ in range(400):
             if live.connected and live.connects == drop + 1:
@@ -128,7 +136,7 @@ async def test_a_failing_renewal_is_retried_ever_less_often(
             # the connections opened before stay up: events show at once
             on = minute % 20 == 9
             await homely_sim.change_device(MOTION_ID, "alarm", "alarm", on)
-            await until(lambda on=on: MOTION.state(hass) == ("on" if on else "off"), limit=5)
+            await until(shows(hass, MOTION, "on" if on else "off"), limit=5)
     # renewals tried 2, 4, 8... s after one another, up to 15 minutes apart: a handful
     tried = {key: live.attempts - attempts[key] for key, live in runtime.live.connections.items()}
     assert all(0 < count <= 12 for count in tried.values()), tried

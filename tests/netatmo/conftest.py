@@ -11,6 +11,7 @@ import socket
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -140,7 +141,7 @@ def only_platforms(monkeypatch: pytest.MonkeyPatch) -> Callable[[tuple[Platform,
     return _only
 
 
-def runtime_of(entry: MockConfigEntry) -> NetatmoRuntimeData:
+def runtime_of(entry: ConfigEntry) -> NetatmoRuntimeData:
     """Return the runtime data of a loaded VELUX ACTIVE entry."""
     data = entry.runtime_data
     assert isinstance(data, NetatmoRuntimeData)
@@ -163,14 +164,21 @@ LONG_LIVED = ("realtime", "live connection")
 """Names of the background tasks that run as long as the entry (never waited for)."""
 
 
+def _long_lived(task: asyncio.Future[Any]) -> bool:
+    """Whether a background task runs as long as the entry.
+
+    An executor job started outside a tracked task is a background task too: a plain future,
+    without a name (never long-lived).
+    """
+    return isinstance(task, asyncio.Task) and any(name in task.get_name() for name in LONG_LIVED)
+
+
 async def settle(hass: HomeAssistant) -> None:
     """Wait for what fell due: scheduled polls run as background tasks of the entry."""
     while True:
         await hass.async_block_till_done()
         pending = [
-            task
-            for task in hass._background_tasks
-            if not task.done() and not any(name in task.get_name() for name in LONG_LIVED)
+            task for task in hass._background_tasks if not task.done() and not _long_lived(task)
         ]
         if not pending:
             return

@@ -35,7 +35,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.velux_homely.const import CONF_TOKEN, DOMAIN
 from custom_components.velux_homely.netatmo.rate_limit import async_get_rate_limit
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, SMALL_HOME_ID, VeluxSimulator
-from tests.helpers import act, entry_contents, find_device, state_of
+from tests.helpers import act, entry_contents, entry_state, find_device, state_of
 
 from .conftest import SetupEntry, Tick, calls, make_entry, runtime_of, settle
 from .entities import SHUTTER
@@ -207,7 +207,7 @@ async def test_token_endpoint_trouble_at_setup_is_retried(  # noqa: PLR0917
 
     # Home Assistant retries the set-up by itself, and it works.
     await tick(15)
-    assert entry.state is ConfigEntryState.LOADED
+    assert entry_state(entry) is ConfigEntryState.LOADED
     assert state_of(hass, SHUTTER) == "open"
     assert velux_sim.password_logins == 1
 
@@ -276,10 +276,10 @@ async def test_rate_limit_at_setup_is_respected_by_the_retries(
     # Then the next retry (when it falls due: releases space them differently, at most
     # 10 minutes apart) works, with the stored token, and the memory is gone.
     for _ in range(60):
-        if entry.state is ConfigEntryState.LOADED:
+        if entry_state(entry) is ConfigEntryState.LOADED:
             break
         await tick(10)
-    assert entry.state is ConfigEntryState.LOADED
+    assert entry_state(entry) is ConfigEntryState.LOADED
     assert calls(velux_sim)[:6] == [TOKEN, HOMESDATA, HOMESDATA, *READ_ALL]
     assert state_of(hass, SHUTTER) == "open"
     assert async_get_rate_limit(hass, entry.entry_id) is None
@@ -307,7 +307,7 @@ async def test_failure_after_a_rate_limit_at_setup_keeps_the_back_off(
     assert entry.state is ConfigEntryState.SETUP_RETRY
     for _ in range(10):
         await tick(10)
-    assert entry.state is ConfigEntryState.LOADED
+    assert entry_state(entry) is ConfigEntryState.LOADED
     assert calls(velux_sim)[:6] == [TOKEN, HOMESDATA, HOMESDATA, *READ_ALL]
 
 
@@ -339,7 +339,7 @@ async def test_rate_limit_memory_outlives_a_reload_not_a_removal(
     assert calls(velux_sim, seen) == []
     for _ in range(16):
         await tick(60)
-    assert entry.state is ConfigEntryState.LOADED
+    assert entry_state(entry) is ConfigEntryState.LOADED
     assert calls(velux_sim, seen)[:3] == READ_ALL
     assert async_get_rate_limit(hass, entry.entry_id) is None
 
@@ -358,7 +358,7 @@ async def test_a_rate_limit_met_while_loaded_outlives_a_reload(
     assert entry.state is ConfigEntryState.SETUP_RETRY
     for _ in range(16):
         await tick(60)
-    assert entry.state is ConfigEntryState.LOADED
+    assert entry_state(entry) is ConfigEntryState.LOADED
     assert state_of(hass, SHUTTER) == "open"
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from homeassistant.components.cover import CoverEntityFeature
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowHandler, FlowResultType, InvalidData, section
@@ -209,15 +209,14 @@ async def test_already_configured(
     assert result["reason"] == "already_configured"
 
 
-async def open_options(hass: HomeAssistant, entry: Any, step: str) -> dict[str, Any]:
+async def open_options(hass: HomeAssistant, entry: Any, step: str) -> ConfigFlowResult:
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "init"
     assert result["menu_options"] == ["settings", "signing_key", "pair_gateway"]
-    result = await hass.config_entries.options.async_configure(
+    return await hass.config_entries.options.async_configure(
         result["flow_id"], {"next_step_id": step}
     )
-    return dict(result)
 
 
 async def test_settings(
@@ -226,6 +225,7 @@ async def test_settings(
     entry = await setup_entry()
     result = await open_options(hass, entry, "settings")
     assert result["step_id"] == "settings"
+    assert result["data_schema"] is not None
     assert [str(key) for key in result["data_schema"].schema] == [
         CONF_SCAN_INTERVAL,
         "open_in_rain",
@@ -274,6 +274,7 @@ async def test_a_pasted_signing_key_opens_the_windows(
     result = await open_options(hass, entry, "signing_key")
     assert result["step_id"] == "signing_key"
     # Two gateways: the form asks which one, listed with their names.
+    assert result["data_schema"] is not None
     fields = {str(key): key for key in result["data_schema"].schema}
     assert list(fields) == ["gateway", "sign_key_id", "hash_sign_key"]
     options = result["data_schema"].schema[fields["gateway"]].config["options"]
@@ -347,6 +348,7 @@ async def test_one_gateway_needs_no_gateway_field(
     velux_sim.remove_home(SMALL_HOME_ID)
     entry = await setup_entry()
     result = await open_options(hass, entry, "signing_key")
+    assert result["data_schema"] is not None
     assert [str(key) for key in result["data_schema"].schema] == ["sign_key_id", "hash_sign_key"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -358,12 +360,14 @@ async def test_one_gateway_needs_no_gateway_field(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert set(entry.data["signing_keys"]) == {GATEWAY_ID}
     result = await open_options(hass, entry, "pair_gateway")
+    assert result["data_schema"] is not None
     assert [str(key) for key in result["data_schema"].schema] == ["host"]
 
 
 async def _pair(hass: HomeAssistant, entry: Any, host: str) -> dict[str, Any]:
     result = await open_options(hass, entry, "pair_gateway")
     assert result["step_id"] == "pair_gateway"
+    assert result["data_schema"] is not None
     assert [str(key) for key in result["data_schema"].schema] == ["gateway", "host"]
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {"gateway": GATEWAY_ID, "host": host}

@@ -8,15 +8,19 @@ from typing import Any
 from homeassistant.components.cover import (
     ATTR_CURRENT_POSITION,
     ATTR_POSITION,
-    DOMAIN as COVER_DOMAIN,
+    CoverEntityFeature,
+    CoverState,
+)
+from homeassistant.components.cover.const import DOMAIN as COVER_DOMAIN
+from homeassistant.const import (
+    ATTR_ENTITY_ID,
+    ATTR_SUPPORTED_FEATURES,
     SERVICE_CLOSE_COVER,
     SERVICE_OPEN_COVER,
     SERVICE_SET_COVER_POSITION,
     SERVICE_STOP_COVER,
-    CoverEntityFeature,
-    CoverState,
+    Platform,
 )
-from homeassistant.const import ATTR_ENTITY_ID, ATTR_SUPPORTED_FEATURES, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
@@ -119,6 +123,7 @@ async def test_a_roof_window_without_key_closes_and_stops_only(
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"signing_key_{entry.entry_id}_{GATEWAY_ID}")
     assert issue is not None
     assert issue.translation_key == "signing_key_missing"
+    assert issue.translation_placeholders is not None
     assert issue.translation_placeholders["gateway"] == "VELUX ACTIVE gateway"
     assert (
         ir.async_get(hass).async_get_issue(
@@ -438,7 +443,7 @@ async def test_confirmation_polls_of_a_single_home_account_are_counted(
 
 def runtime_of_entry(hass: HomeAssistant) -> Any:
     entry = hass.config_entries.async_entries(DOMAIN)[0]
-    return runtime_of(entry).coordinator  # type: ignore[arg-type]
+    return runtime_of(entry).coordinator
 
 
 async def test_confirmation_polls_read_only_the_commanded_home(

@@ -30,7 +30,7 @@ from simulator.velux import (
     SMALL_HOME_ID,
     VeluxSimulator,
 )
-from tests.helpers import act, current, find_device, state_of
+from tests.helpers import act, current, entry_state, find_device, state_of
 
 from .conftest import SetupEntry, Tick, calls, make_entry, settle
 from .entities import BLIND, CABIN_SHUTTER, SHUTTER, WINDOW, cover
@@ -73,7 +73,7 @@ async def test_tokens_are_stored_and_reused(
     await hass.async_block_till_done()
     assert (velux_sim.password_logins, velux_sim.refresh_logins) == (1, 2)
     assert await hass.config_entries.async_unload(entry.entry_id)
-    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert entry_state(entry) is ConfigEntryState.NOT_LOADED
 
 
 async def test_refused_credentials_start_reauth(

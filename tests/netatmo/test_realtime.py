@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import time
 
 from homeassistant.components.cover import ATTR_CURRENT_POSITION, CoverState
@@ -28,10 +29,10 @@ from .entities import CABIN_RAIN, CABIN_SHUTTER, RAIN, SHUTTER, TEMPERATURE
 HOMESTATUS = "/api/homestatus"
 
 
-async def until(predicate: object, limit: float = 10.0) -> None:
+async def until(predicate: Callable[[], object], limit: float = 10.0) -> None:
     """Let the loop run (socket traffic) until ``predicate()`` holds."""
     deadline = time.clock_gettime(time.CLOCK_MONOTONIC) + limit
-    while not predicate():  # type: ignore[operator]
+    while not predicate():
         assert time.clock_gettime(time.CLOCK_MONOTONIC) < deadline, "condition not reached"
         await asyncio.sleep(0)
 
@@ -135,14 +136,14 @@ async def test_polling_stretches_while_push_is_healthy_and_comes_back_without(
     # The realtime service goes down: polling every minute is back.
     velux_sim.ws_enabled = False
     await velux_sim.ws_disconnect()
-    coordinator = runtime_of(hass.config_entries.async_entries()[0]).coordinator  # type: ignore[arg-type]
+    coordinator = runtime_of(hass.config_entries.async_entries()[0]).coordinator
     await until(lambda: not coordinator.push_connected)
     seen = len(velux_sim.requests)
     await tick(61)
     assert f"{HOMESTATUS}:{HOME_ID}" in calls(velux_sim, seen)
     # ...and when it is back, the long interval again.
     velux_sim.ws_enabled = True
-    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime  # type: ignore[arg-type]
+    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime
     for _ in range(10):
         await tick(60)
         # each attempt runs on the socket: let it end before the clock moves on
@@ -165,7 +166,7 @@ async def test_an_event_of_unknown_layout_reads_its_home(
     await pushed(hass, velux_sim, setup_entry)
     velux_sim.ws_unknown_layout = True
     seen = len(velux_sim.requests)
-    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime  # type: ignore[arg-type]
+    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime
     events = realtime.events
     velux_sim.set_room_climate(BEDROOM_ID, temperature=199)
     await until(lambda: realtime.events > events)
@@ -184,7 +185,7 @@ async def test_a_hinted_home_failing_leaves_the_others_available(
     """
     await pushed(hass, velux_sim, setup_entry)
     velux_sim.ws_unknown_layout = True
-    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime  # type: ignore[arg-type]
+    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime
     events = realtime.events
     velux_sim.set_raining(SMALL_HOME_ID, True)
     velux_sim.revoked_homes.add(SMALL_HOME_ID)
