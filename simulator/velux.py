@@ -279,6 +279,8 @@ class VeluxSimulator:
         self.revoked_homes: set[str] = set()
         """Homes whose share was revoked: homestatus answers error 21 (homesdata still lists
         them, as it does for a while)."""
+        self.bare_homes: set[str] = set()
+        """Homes that homesdata lists without their ``modules`` (a partial answer)."""
         self.ws_enabled = True
         """False: the realtime service is down (``/ws/`` answers HTTP 503)."""
         self.ws_push_paused = False
@@ -862,6 +864,9 @@ class VeluxSimulator:
             for home in self._homes.values()
             if wanted is None or home.id == wanted
         ]
+        for home in homes:
+            if home["id"] in self.bare_homes:
+                del home["modules"]
         user = {
             "id": USER_ID,
             "email": self.username,

@@ -257,11 +257,11 @@ async def test_options_change_reloads_but_data_updates_do_not(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == PROVIDER_HOMELY
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"], {CONF_SCAN_INTERVAL: 5}
+        result["flow_id"], {CONF_SCAN_INTERVAL: 10}
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_SCAN_INTERVAL: 5}
+    assert entry.options == {CONF_SCAN_INTERVAL: 10}
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data is not runtime
 

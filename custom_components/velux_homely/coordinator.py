@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from datetime import timedelta
 from typing import Any, NoReturn
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
@@ -17,6 +18,7 @@ from .api.errors import (
     AuthenticationError,
     CommandError,
     RateLimitedError,
+    SignatureRefusedError,
     SignatureRequiredError,
 )
 from .const import DOMAIN, LOGGER
@@ -130,6 +132,21 @@ class VeluxHomelyCoordinator[DataT](DataUpdateCoordinator[DataT]):
             translation_placeholders={"error": str(err) or type(err).__name__},
         ) from err
 
+    def device_names(self, device_ids: Iterable[str]) -> str:
+        """Return the names the entry's devices have in the device registry (else their ids)."""
+        devices = dr.async_entries_for_config_entry(
+            dr.async_get(self.hass), self.config_entry.entry_id
+        )
+        names = {
+            identifier: device.name_by_user or device.name
+            for device in devices
+            for domain, identifier in device.identifiers
+            if domain == DOMAIN
+        }
+        return ", ".join(
+            names.get(device_id) or device_id for device_id in dict.fromkeys(device_ids)
+        )
+
     async def async_run_command[T](self, command: Awaitable[T]) -> T:
         """Await a command and turn client errors into translated user errors."""
         try:
@@ -149,7 +166,21 @@ class VeluxHomelyCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 translation_key="signature_required",
                 translation_placeholders={"name": ", ".join(err.module_ids)},
             ) from err
+        except SignatureRefusedError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="signing_key_refused",
+                translation_placeholders={"name": self.device_names(err.gateway_ids)},
+            ) from err
         except CommandError as err:
+            if reused := err.reused_pair:
+                # A pair used before (the nonce state lost, or another tool signing with
+                # the same key): the next try gets a new pair.
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="signature_reused",
+                    translation_placeholders={"name": self.device_names(reused)},
+                ) from err
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="command_failed",

@@ -9,8 +9,8 @@ logged a traceback, the error lines carry the scenario's translated message (non
 user sees nothing), every location has exactly one live connection again, and a
 reauthentication was asked for only when the credentials were refused (then the user
 enters the new password and the entry shows the truth again). :data:`SETUP_SCENARIOS` do
-the same for faults met while the entry is set up. ``docs/reliability.md`` lists every
-scenario with what the user sees (``sees``; see :mod:`.reliability`).
+the same for faults met while the entry is set up. README's reliability section lists
+every scenario with what the user sees (``sees``; see :mod:`.reliability`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 
 from custom_components.velux_homely.api.homely import RATE_LIMIT_FALLBACK
 from custom_components.velux_homely.const import DOMAIN, PROVIDER_HOMELY
+from custom_components.velux_homely.homely.const import MIN_SCAN_INTERVAL
 from simulator.homely import (
     CABIN_ENTRY_ID,
     CABIN_LOCATION_ID,
@@ -99,6 +100,10 @@ LIMIT_CAP = 15 * 60.0
 """Longest wait between two reads of a rate-limited location (issue 8)."""
 HOURLY_READS = 8
 """Most reads of one location in an hour of a lasting rate limit (issue 8)."""
+POLL = MIN_SCAN_INTERVAL * 60.0
+"""Seconds between polls without a live connection (the entry's 2 minutes, shorter than
+the read budget keeps, count as 8): a fault that ends the live connections shows from the
+first poll, this long after."""
 
 FRONT_DOOR = ent(Platform.BINARY_SENSOR, ENTRY_ID, "opening")
 CABIN_DOOR = ent(Platform.BINARY_SENSOR, CABIN_ENTRY_ID, "opening")
@@ -756,9 +761,11 @@ SCENARIOS = [
     Scenario(
         "password changed",
         'one reauthentication request and "The cloud refused the credentials" in the log; '
-        "entities unavailable and live updates stopped until the new password is entered, "
-        "then everything shows the cloud's state",
+        "live updates stopped and, from the next poll (8 minutes at the default interval), "
+        "entities unavailable until the new password is entered, then everything shows the "
+        "cloud's state",
         change_password,
+        during=POLL + 2 * 60,
         unavailable_during=True,
         streamed_during=False,
         reauth=True,
@@ -767,22 +774,25 @@ SCENARIOS = [
     ),
     Scenario(
         "token endpoint 503",
-        'entities unavailable while no token can be had ("Reading the cloud failed" in '
-        "the log); back by themselves afterwards, no reauthentication",
+        "entities unavailable from the first poll (8 minutes after the live connections "
+        'ended, at the default interval) while no token can be had ("Reading the cloud '
+        'failed" in the log); back by themselves afterwards, no reauthentication',
         token_endpoint_down,
         lift,
+        during=POLL + 2 * 60,
         unavailable_during=True,
         streamed_during=False,
         message="update_failed",
     ),
     Scenario(
         "refresh endpoint timeout",
-        'entities unavailable while the token cannot be refreshed ("Reading the cloud '
-        'failed: Timeout ..." in the log); back by themselves afterwards, no '
-        "reauthentication",
+        "entities unavailable from the first poll (8 minutes after the live connections "
+        "ended, at the default interval) while the token cannot be refreshed "
+        '("Reading the cloud failed: Timeout ..." in the log); back by themselves '
+        "afterwards, no reauthentication",
         refresh_slow,
         lift,
-        during=10 * 60,
+        during=POLL + 4 * 60,
         unavailable_during=True,
         streamed_during=False,
         message="update_failed",
@@ -790,11 +800,12 @@ SCENARIOS = [
     ),
     Scenario(
         "login endpoint timeout",
-        'entities unavailable while no login answers ("Reading the cloud failed"); back by '
-        "themselves afterwards, no reauthentication",
+        "entities unavailable from the first poll (8 minutes after the live connections "
+        'ended, at the default interval) while no login answers ("Reading the cloud '
+        'failed"); back by themselves afterwards, no reauthentication',
         login_slow,
         lift,
-        during=10 * 60,
+        during=POLL + 4 * 60,
         unavailable_during=True,
         streamed_during=False,
         message="update_failed",
@@ -881,12 +892,13 @@ SCENARIOS = [
     ),
     Scenario(
         "DNS failure while running",
-        'entities unavailable once a poll fails ("Reading the cloud failed: Cannot reach '
-        'Homely (...): ClientConnectorDNSError"); reconnected and read again by themselves '
-        "when names resolve",
+        "entities unavailable once a poll fails (8 minutes after the live connections "
+        'ended, at the default interval; "Reading the cloud failed: Cannot reach Homely '
+        '(...): ClientConnectorDNSError"); reconnected and read again by themselves when '
+        "names resolve",
         dns_fails,
         dns_back,
-        during=5 * 60,
+        during=POLL + 2 * 60,
         unavailable_during=True,
         streamed_during=False,
         ends_live=True,

@@ -8,8 +8,8 @@ nothing logged a traceback, the error lines carry the scenario's translated mess
 when the user sees nothing), the repair issues are the ones the scenario calls for, and a
 reauthentication was asked for only when the credentials were refused (then the user
 enters the new password and the entry shows the truth again). :data:`SETUP_SCENARIOS` do
-the same for faults met while the entry is set up. ``docs/reliability.md`` lists every
-scenario with what the user sees (``sees``; see :mod:`.reliability`).
+the same for faults met while the entry is set up. README's reliability section lists
+every scenario with what the user sees (``sees``; see :mod:`.reliability`).
 """
 
 from __future__ import annotations

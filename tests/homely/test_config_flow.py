@@ -93,7 +93,7 @@ async def test_advanced_section_sets_the_service_address(
         "base_url": homely_sim.base_url,
         "known_locations": {LOCATION_ID: "Demo Home", CABIN_LOCATION_ID: "Hytta"},
     }
-    assert result["options"] == {"scan_interval": 2}
+    assert result["options"] == {"scan_interval": 8}
     entry = result["result"]
     assert entry.unique_id == f"homely:{USER_ID}"
     # validation: one login, one listing (the set-up of the new entry follows)
@@ -230,13 +230,37 @@ async def test_options_pick_locations(
             form["flow_id"], {"locations": [CABIN_LOCATION_ID], "scan_interval": 0}
         )
     result = await hass.config_entries.options.async_configure(
-        form["flow_id"], {"locations": [CABIN_LOCATION_ID], "scan_interval": 5}
+        form["flow_id"], {"locations": [CABIN_LOCATION_ID], "scan_interval": 10}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert loaded_entry.options == {"locations": [CABIN_LOCATION_ID], "scan_interval": 5}
+    assert loaded_entry.options == {"locations": [CABIN_LOCATION_ID], "scan_interval": 10}
     await hass.async_block_till_done()
     # the entry reloaded with the one location and the new poll interval
     runtime = runtime_of(loaded_entry)
     assert list(runtime.coordinators) == [CABIN_LOCATION_ID]
-    assert runtime.poll_interval == timedelta(minutes=5)
+    assert runtime.poll_interval == timedelta(minutes=10)
     assert PANEL.current(hass) is None
+
+
+async def test_options_offer_no_interval_the_read_budget_cannot_keep(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry
+) -> None:
+    """A location is read at most twice in 15 minutes: the interval is 8 minutes at least
+    (the default too), and an entry made with the earlier default of 2 is offered 8."""
+    assert loaded_entry.options["scan_interval"] == 2
+    form = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    assert form["data_schema"] is not None
+    schema = form["data_schema"].schema
+    key = next(key for key in schema if str(key) == "scan_interval")
+    assert key.default() == 8
+    assert key.description == {"suggested_value": 8}
+    assert schema[key].validators[0].config["min"] == 8
+    with pytest.raises(Exception):  # noqa: B017, PT011
+        await hass.config_entries.options.async_configure(form["flow_id"], {"scan_interval": 7})
+    result = await hass.config_entries.options.async_configure(
+        form["flow_id"], {"scan_interval": 8}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert loaded_entry.options == {"scan_interval": 8}
+    await hass.async_block_till_done()
+    assert runtime_of(loaded_entry).poll_interval == timedelta(minutes=8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
@@ -98,32 +99,45 @@ async def test_offline_device_is_unavailable(
     assert MOTION.state(hass) == "off"
 
 
-async def test_polls_while_the_connection_is_down_within_the_read_budget(
+async def test_polls_while_the_connection_is_down(
     hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
 ) -> None:
-    """Without live events the options' interval applies, but never beyond the budget."""
+    """Without live events the options' interval applies (8 minutes: the entry's 2 is
+    shorter than the read budget keeps); a failing read makes the entities unavailable."""
     await _go_offline(hass, homely_sim, loaded_entry)
-    await tick(120)
+    await tick(481)
     assert homely_sim.count(HOME) == 2
     assert homely_sim.count(CABIN_HOME) == 1
-    # a third read in 15 minutes is held back until the first leaves the window
-    await tick(120)
-    assert homely_sim.count(HOME) == 2
-    await tick(900 - 240 - 1)
-    assert homely_sim.count(HOME) == 2
-    await tick(2)
-    assert homely_sim.count(HOME) == 3
     assert MOTION.state(hass) == "off"
-    diagnostics = runtime_of(loaded_entry).coordinators[LOCATION_ID].diagnostics()
-    assert diagnostics["reads_held_back"] == 1
     # REST down too: the entities go unavailable, polling goes on
     homely_sim.fail_next(1, status=502, path=HOME)
-    await tick(120)
-    assert homely_sim.count(HOME) == 4
+    await tick(481)
+    assert homely_sim.count(HOME) == 3
     assert MOTION.state(hass) == STATE_UNAVAILABLE
-    await tick(900)
-    assert homely_sim.count(HOME) == 5
+    await tick(481)
+    assert homely_sim.count(HOME) == 4
     assert MOTION.state(hass) == "off"
+    diagnostics = runtime_of(loaded_entry).coordinators[LOCATION_ID].diagnostics()
+    assert diagnostics["reads_held_back"] == 0
+
+
+async def test_a_stored_interval_shorter_than_the_budget_allows_reads_every_8_minutes(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    """An entry made with the earlier default (2 minutes, below what the read budget of 2
+    reads per 15 minutes allows) loads and polls every 8 minutes: none held back."""
+    assert loaded_entry.options["scan_interval"] == 2
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    await _go_offline(hass, homely_sim, loaded_entry)
+    reads = homely_sim.count(HOME)
+    for _ in range(7):  # an hour
+        await tick(478)
+        assert homely_sim.count(HOME) == reads
+        await tick(4)
+        reads += 1
+        assert homely_sim.count(HOME) == reads
+    assert coordinator.reads_held_back == 0
+    assert runtime_of(loaded_entry).poll_interval == timedelta(minutes=8)
 
 
 async def test_rate_limited_read_keeps_data_and_honours_retry_after(
@@ -368,6 +382,95 @@ async def test_unknown_device_soon_after_a_read_shows_when_the_gap_has_passed(
     assert ent(BINARY_SENSOR, new_id, "moisture").state(hass) == "on"
 
 
+def _ghost_change(device_id: str, value: bool) -> dict[str, Any]:
+    """Return a raw ``device-state-changed`` of the home's device ``device_id`` (flood)."""
+    stamp = "2030-01-01T00:00:00Z"
+    change = {"feature": "alarm", "stateName": "flood", "value": value, "lastUpdated": stamp}
+    return {
+        "type": "device-state-changed",
+        "data": {
+            "deviceId": device_id,
+            "locationId": LOCATION_ID,
+            "rootLocationId": LOCATION_ID,
+            "change": change,
+            "changes": [change],
+        },
+    }
+
+
+async def test_events_of_a_device_home_never_lists_read_once(
+    hass: HomeAssistant, homely_sim: HomelySimulator, loaded_entry: MockConfigEntry, tick: Tick
+) -> None:
+    """A device whose events arrive but that ``/home`` does not list (say, a sensor
+    removed in the app that still sends): one read looks for it, then its events read
+    nothing more; the regular reads go on, and the first that lists it shows it."""
+    coordinator = runtime_of(loaded_entry).coordinators[LOCATION_ID]
+    ghost = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Ghost flood")
+    hidden = homely_sim.device(ghost)
+    homely_sim.remove_device(ghost)
+    moisture = ent(BINARY_SENSOR, ghost, "moisture")
+
+    async def one_event_a_minute(minutes: int) -> None:
+        for minute in range(minutes):
+            await tick(60)
+            applied = coordinator.events_applied
+            await homely_sim.emit_raw(LOCATION_ID, _ghost_change(ghost, minute % 2 == 0))
+            # a known sensor's change behind it: the ghost's event has been handled
+            await homely_sim.change_device(MOTION_ID, "temperature", "temperature", minute)
+            await until(lambda applied=applied: coordinator.events_applied == applied + 1)  # type: ignore[misc]
+            await settle(hass, homely_sim)
+
+    # the first hour: set-up's read, the one read 5 minutes after it, the 30-minute resync
+    await one_event_a_minute(60)
+    assert homely_sim.count(HOME) == 3
+    assert moisture.current(hass) is None
+    # the second hour: the regular rhythm only (2 reads), as without the ghost
+    await one_event_a_minute(60)
+    assert homely_sim.count(HOME) == 5
+    assert homely_sim.count(CABIN_HOME) == 5
+    assert moisture.current(hass) is None
+    # the device shows up in /home: the next regular read gives it its entities
+    homely_sim.locations[LOCATION_ID].devices.append(hidden)
+    await one_event_a_minute(30)
+    assert homely_sim.count(HOME) == 6
+    assert moisture.state(hass) == "off"
+    # from then on its events apply at once, without a read
+    await homely_sim.emit_raw(LOCATION_ID, _ghost_change(ghost, True))
+    await until(lambda: moisture.state(hass) == "on")
+    assert homely_sim.count(HOME) == 6
+
+
+async def test_a_second_event_during_the_read_it_caused_reads_nothing_more(
+    hass: HomeAssistant,
+    homely_sim: HomelySimulator,
+    loaded_entry: MockConfigEntry,
+    tick: Tick,
+    freezer: Any,
+) -> None:
+    """The read that looks for an unlisted device is under way when the device sends
+    again: that read answers for both events (no read once the budget allows)."""
+    await tick(301)
+    ghost = homely_sim.add_device(LOCATION_ID, "Flood Alarm", name="Ghost flood")
+    homely_sim.remove_device(ghost)
+    hold = homely_sim.hold_next(HOME)
+    await homely_sim.emit_raw(LOCATION_ID, _ghost_change(ghost, True))
+    await until(hold.ready.is_set)
+    await homely_sim.emit_raw(LOCATION_ID, _ghost_change(ghost, False))
+    await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
+    await until(lambda: PANEL.state(hass) == "armed_away")
+    hold.release()
+    await settle(hass, homely_sim)
+    assert homely_sim.count(HOME) == 2
+    # the budget frees a read 15 minutes after set-up's: none goes, the resync is due
+    await tick(1000)
+    assert homely_sim.count(HOME) == 2
+    await homely_sim.emit_raw(LOCATION_ID, _ghost_change(ghost, True))
+    await tick(700)
+    assert homely_sim.count(HOME) == 2
+    await tick(110)  # 30 minutes after the read that looked for it
+    assert homely_sim.count(HOME) == 3
+
+
 async def test_read_answer_does_not_undo_newer_live_events(
     hass: HomeAssistant,
     homely_sim: HomelySimulator,
@@ -415,7 +518,7 @@ async def test_home_without_devices_list_removes_nothing(
     homely_sim.answer_next(body, path=HOME)
     if not live:
         await _go_offline(hass, homely_sim, loaded_entry)
-    await tick(1801 if live else 121)
+    await tick(1801 if live else 481)
     assert homely_sim.count(HOME) == 2
     after = {
         device.id for device in dr.async_entries_for_config_entry(devices, loaded_entry.entry_id)

@@ -12,6 +12,7 @@ from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowHandler, FlowResultType, InvalidData, section
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
@@ -419,6 +420,56 @@ async def test_pairing_with_the_gateway_stores_its_key(
         blocking=True,
     )
     assert velux_sim.target(WINDOW_ID) == 30
+
+
+@pytest.mark.parametrize("how", ["pair", "paste"])
+async def test_a_new_key_after_a_gateway_reset_clears_the_repair(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, how: str
+) -> None:
+    """The gateway forgot its keys: Open fails and a repair says so, until a new key is stored."""
+    sign_key_id = velux_sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
+    keys = {
+        GATEWAY_ID: {"sign_key_id": sign_key_id, "hash_sign_key": base64.b64encode(KEY).decode()}
+    }
+    entry = await setup_entry(make_entry(velux_sim, signing_keys=keys))
+    velux_sim.remove_signing_keys(GATEWAY_ID)  # the reset
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "cover", "open_cover", {"entity_id": resolve(hass, WINDOW)}, blocking=True
+        )
+    assert err.value.translation_key == "signing_key_refused"
+    issues = ir.async_get(hass)
+    issue_id = f"signing_key_{entry.entry_id}_{GATEWAY_ID}"
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "signing_key_refused"
+    assert entry.data["signing_keys"] == keys  # kept until the user stores another
+
+    if how == "pair":
+        gateway = velux_sim.netcom(GATEWAY_ID)
+        result = await _finish(hass, await _pair(hass, entry, f"127.0.0.1:{gateway.port}"))
+    else:
+        new_key_id = velux_sim.add_signing_key(GATEWAY_ID, bytes(16), KEY[::-1])
+        form = await open_options(hass, entry, "signing_key")
+        result = dict(
+            await hass.config_entries.options.async_configure(
+                form["flow_id"],
+                {
+                    "gateway": GATEWAY_ID,
+                    "sign_key_id": new_key_id,
+                    "hash_sign_key": base64.b64encode(KEY[::-1]).decode(),
+                },
+            )
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.data["signing_keys"] != keys
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    await hass.services.async_call(
+        "cover", "open_cover", {"entity_id": resolve(hass, WINDOW)}, blocking=True
+    )
+    assert velux_sim.target(WINDOW_ID) == 100
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -28,6 +29,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.velux_homely.api.errors import SignatureRequiredError
+from custom_components.velux_homely.api.netatmo_signing import NonceSequencer
 from custom_components.velux_homely.const import DOMAIN
 from simulator.velux import (
     AWNING_ID,
@@ -227,6 +229,96 @@ async def test_nonces_are_never_reused_across_a_restart(
     await call(hass, SERVICE_SET_COVER_POSITION, WINDOW, **{ATTR_POSITION: 50})
     first, second = (body["home"]["modules"][0] for body in velux_sim.setstate_bodies)
     assert (first["timestamp"], first["nonce"]) != (second["timestamp"], second["nonce"])
+    assert velux_sim.target(WINDOW_ID) == 50
+
+
+@pytest.mark.parametrize("cause", ["gateway_reset", "wrong_key"])
+async def test_a_key_the_gateway_refuses_is_explained_and_repaired(
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    tick: Tick,
+    cause: str,
+) -> None:
+    """A stored key the gateway does not know: a message naming the gateway, a repair issue.
+
+    After a reset the gateway's key table is empty; a pasted key can be well formed and
+    still wrong. Either way the cloud refuses the signed opening with code 9.
+    """
+    if cause == "gateway_reset":
+        entry = keyed_entry(velux_sim)
+        velux_sim.remove_signing_keys(GATEWAY_ID)
+    else:
+        velux_sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
+        entry = make_entry(
+            velux_sim,
+            signing_keys={
+                GATEWAY_ID: {"sign_key_id": b64(KEY_ID), "hash_sign_key": b64(KEY[::-1])}
+            },
+        )
+    await setup_entry(entry, platforms=(Platform.COVER,))
+    stored = dict(entry.data["signing_keys"])
+    issues = ir.async_get(hass)
+    issue_id = f"signing_key_{entry.entry_id}_{GATEWAY_ID}"
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, SERVICE_OPEN_COVER, WINDOW)
+    assert err.value.translation_key == "signing_key_refused"
+    assert err.value.translation_placeholders == {"name": "VELUX ACTIVE gateway"}
+    message = str(err.value)
+    assert "VELUX ACTIVE gateway no longer accepts the stored signing key" in message
+    assert "Pair with the gateway" in message
+    assert WINDOW_ID not in message
+    assert ": 9" not in message
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "signing_key_refused"
+    assert issue.translation_placeholders is not None
+    assert issue.translation_placeholders["gateway"] == "VELUX ACTIVE gateway"
+    assert issue.learn_more_url == f"/config/integrations/integration/{DOMAIN}"
+    # Nothing pretends to move; the key stays stored and Open stays offered (the
+    # user decides what to do with the key).
+    assert shown(hass, WINDOW) == (CoverState.CLOSED, 0)
+    assert entry.data["signing_keys"] == stored
+    window = current(hass, WINDOW)
+    assert window is not None
+    assert window.attributes[ATTR_SUPPORTED_FEATURES] & CoverEntityFeature.OPEN
+
+    # The reads that follow keep the issue open; closing still works.
+    await tick(60)
+    issue = issues.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "signing_key_refused"
+    await call(hass, SERVICE_CLOSE_COVER, WINDOW)
+    assert velux_sim.setstate_bodies[-1] == setstate_body(WINDOW_ID, 0)
+
+
+async def test_a_signed_command_refused_as_a_repeat_is_explained(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    """Code 28 (a timestamp and nonce used before) reads as a translated message.
+
+    Here the nonce state is lost (a restored backup, say) within the second of the last
+    signed command: the pair it handed out is handed out again.
+    """
+    entry = await setup_entry(keyed_entry(velux_sim), platforms=(Platform.COVER,))
+    await call(hass, SERVICE_OPEN_COVER, WINDOW)
+    timestamp = velux_sim.setstate_bodies[-1]["home"]["modules"][0]["timestamp"]
+    runtime_of(entry).client.sequencer = NonceSequencer(clock=lambda: timestamp)
+
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, SERVICE_SET_COVER_POSITION, WINDOW, **{ATTR_POSITION: 50})
+    assert err.value.translation_key == "signature_reused"
+    assert err.value.translation_placeholders == {"name": "Roof window"}
+    assert "Roof window" in str(err.value)
+    assert ": 28" not in str(err.value)
+    # Not a key problem: no repair issue, and the next attempt gets a new pair.
+    assert (
+        ir.async_get(hass).async_get_issue(DOMAIN, f"signing_key_{entry.entry_id}_{GATEWAY_ID}")
+        is None
+    )
+    await call(hass, SERVICE_SET_COVER_POSITION, WINDOW, **{ATTR_POSITION: 50})
     assert velux_sim.target(WINDOW_ID) == 50
 
 
@@ -608,3 +700,29 @@ async def test_a_command_the_client_cannot_sign_is_explained(
         await coordinator.async_run_command(refused())
     assert err.value.translation_key == "signature_required"
     assert err.value.translation_placeholders == {"name": WINDOW_ID}
+
+
+async def test_a_cancelled_command_does_not_hold_the_ones_that_joined_it(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """A script restarted while its command waited for others to join (a group): the
+    command that joined it still goes out, and later commands are not stuck."""
+    entry = await setup_entry(platforms=(Platform.COVER,))
+    coordinator = runtime_of(entry).coordinator
+    modules = coordinator.data.modules
+    seen = len(velux_sim.requests)
+    leader = hass.async_create_task(coordinator.async_move(modules[SHUTTER_ID], 40))
+    await asyncio.sleep(0)
+    joined = hass.async_create_task(coordinator.async_move(modules[BLIND_ID], 30))
+    await asyncio.sleep(0)
+    leader.cancel()
+    await asyncio.wait_for(joined, 5)
+    assert calls(velux_sim, seen) == [SETSTATE]
+    assert velux_sim.setstate_bodies[-1] == setstate_body(BLIND_ID, 30)
+    assert leader.cancelled()
+
+    await asyncio.wait_for(
+        call(hass, SERVICE_SET_COVER_POSITION, SHUTTER, **{ATTR_POSITION: 20}), 5
+    )
+    assert velux_sim.setstate_bodies[-1] == setstate_body(SHUTTER_ID, 20)
+    assert shown(hass, SHUTTER) == (CoverState.CLOSING, 100)

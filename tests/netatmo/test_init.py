@@ -7,6 +7,7 @@ from datetime import timedelta
 import json
 import logging
 import time
+from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
@@ -19,6 +20,7 @@ from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from custom_components.velux_homely.const import CONF_SCAN_INTERVAL, CONF_TOKEN
 from custom_components.velux_homely.diagnostics import async_get_config_entry_diagnostics
 from custom_components.velux_homely.netatmo import NetatmoRuntimeData
+from custom_components.velux_homely.netatmo.diagnostics import redact_user
 from simulator.velux import (
     BLIND_ID,
     DEMO_PASSWORD,
@@ -28,6 +30,8 @@ from simulator.velux import (
     LIVING_ROOM_ID,
     SHUTTER_ID,
     SMALL_HOME_ID,
+    SMALL_SHUTTER_ID,
+    USER_ID,
     VeluxSimulator,
 )
 from tests.helpers import act, current, entry_state, find_device, state_of
@@ -335,6 +339,45 @@ async def test_topology_every_30_minutes_adds_and_removes_devices(  # noqa: PLR0
     assert current(hass, BLIND) is None
 
 
+async def test_a_home_listed_without_its_modules_once_keeps_its_devices(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """A topology answer that lists the cabin without its modules is a partial answer:
+    the cabin's devices stay (and show the cabin's state); only when the next topology
+    read agrees is the cabin gone."""
+    await setup_entry()
+    velux_sim.bare_homes.add(SMALL_HOME_ID)
+    for _ in range(30):
+        await tick(60)
+    assert velux_sim.count(HOMESDATA) == 2
+    assert find_device(hass, SMALL_SHUTTER_ID) is not None
+    assert state_of(hass, CABIN_SHUTTER) == "closed"  # as the cabin reports
+    # read again at the next poll: still bare, the cabin is gone
+    await tick(60)
+    assert velux_sim.count(HOMESDATA) == 3
+    assert find_device(hass, SMALL_SHUTTER_ID) is None
+    assert current(hass, CABIN_SHUTTER) is None
+    assert state_of(hass, SHUTTER) == "open"
+
+
+async def test_a_home_listed_bare_once_then_whole_again_is_kept(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry()
+    velux_sim.bare_homes.add(SMALL_HOME_ID)
+    for _ in range(30):
+        await tick(60)
+    velux_sim.bare_homes.clear()
+    await tick(60)
+    assert velux_sim.count(HOMESDATA) == 3
+    assert find_device(hass, SMALL_SHUTTER_ID) is not None
+    assert state_of(hass, CABIN_SHUTTER) == "closed"  # as the cabin reports
+    # and the topology is read every 30 minutes again
+    for _ in range(29):
+        await tick(60)
+    assert velux_sim.count(HOMESDATA) == 3
+
+
 async def test_topology_is_not_postponed_by_scheduling_jitter(
     hass: HomeAssistant,
     velux_sim: VeluxSimulator,
@@ -411,7 +454,19 @@ async def test_diagnostics_hold_no_secret(
     assert runtime["coordinator"]["update_interval"] == 60
     assert runtime["coordinator"]["homesdata"]["body"]["homes"][0]["id"] == HOME_ID
     assert runtime["coordinator"]["homestatus"][HOME_ID]["body"]["home"]["id"] == HOME_ID
-    assert runtime["coordinator"]["homesdata"]["body"]["user"]["email"] == "**REDACTED**"
+    # The user block: who the account is (id, e-mail, country) is redacted; settings
+    # that explain how values are shown are kept.
+    assert runtime["coordinator"]["homesdata"]["body"]["user"] == {
+        "id": "**REDACTED**",
+        "email": "**REDACTED**",
+        "country": "**REDACTED**",
+        "language": "en-US",
+        "locale": "en-GB",
+        "feel_like_algorithm": 0,
+        "unit_pressure": 0,
+        "unit_system": 0,
+        "unit_wind": 0,
+    }
     assert runtime["coordinator"]["homesdata"]["body"]["homes"][0]["coordinates"] == (
         "**REDACTED**"
     )
@@ -425,9 +480,18 @@ async def test_diagnostics_hold_no_secret(
         key_id,
         hash_sign_key,
         entry.data["signing_keys"][GATEWAY_ID]["hash_sign_key"],
+        USER_ID,
     ):
         assert secret not in text
     assert "55.68" not in text  # home coordinates
+
+
+@pytest.mark.parametrize(
+    "homes_data",
+    [None, {"status": "ok"}, {"body": None}, {"body": {"homes": []}}, {"body": {"user": "x"}}],
+)
+def test_diagnostics_of_homesdata_without_a_user_block(homes_data: Any) -> None:
+    assert redact_user(homes_data) == homes_data
 
 
 async def test_no_secret_in_debug_logs(

@@ -8,8 +8,10 @@ from homeassistant.components.lock.const import DOMAIN as LOCK_DOMAIN, LockState
 from homeassistant.const import ATTR_ENTITY_ID, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 import pytest
 
+from custom_components.velux_homely.const import DOMAIN
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, VeluxSimulator
 from tests.helpers import resolve, state_of
 
@@ -85,6 +87,33 @@ async def test_unlocking_with_the_key_is_signed(
     assert state_of(hass, LOCK) == LockState.UNLOCKED
     await tick(60)
     assert state_of(hass, LOCK) == LockState.UNLOCKED
+
+
+async def test_unlocking_with_a_key_the_gateway_refuses_says_so(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+) -> None:
+    """A reset gateway no longer knows the stored key: the user is told to pair again."""
+    entry = make_entry(
+        velux_sim,
+        signing_keys={
+            GATEWAY_ID: {
+                "sign_key_id": base64.b64encode(KEY_ID).decode(),
+                "hash_sign_key": base64.b64encode(KEY).decode(),
+            }
+        },
+    )
+    await setup_entry(entry, platforms=(Platform.LOCK,))
+    await call(hass, "lock")
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "unlock")
+    assert err.value.translation_key == "signing_key_refused"
+    assert err.value.translation_placeholders == {"name": "VELUX ACTIVE gateway"}
+    assert GATEWAY_ID not in str(err.value)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"signing_key_{entry.entry_id}_{GATEWAY_ID}")
+    assert issue is not None
+    assert issue.translation_key == "signing_key_refused"
+    assert HOME_ID in velux_sim.departure_homes
+    assert state_of(hass, LOCK) == LockState.LOCKED
 
 
 async def test_departure_set_in_the_app_shows(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+import contextlib
+from datetime import timedelta
 import time
+from typing import Any
 
 from homeassistant.components.cover import ATTR_CURRENT_POSITION, CoverState
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
 from custom_components.velux_homely.netatmo import const
 from simulator.velux import (
@@ -19,12 +22,13 @@ from simulator.velux import (
     HOME_ID,
     SHUTTER_ID,
     SMALL_HOME_ID,
+    SMALL_SHUTTER_ID,
     VeluxSimulator,
 )
-from tests.helpers import act, current, state_of
+from tests.helpers import Ent, act, current, state_of
 
-from .conftest import SetupEntry, Tick, calls, runtime_of
-from .entities import CABIN_RAIN, CABIN_SHUTTER, RAIN, SHUTTER, TEMPERATURE
+from .conftest import SetupEntry, Tick, calls, runtime_of, settle
+from .entities import CABIN_RAIN, CABIN_SHUTTER, RAIN, SHUTTER, SHUTTER_SILENT, TEMPERATURE
 
 HOMESTATUS = "/api/homestatus"
 
@@ -44,12 +48,15 @@ def slow_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def pushed(
-    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    platforms: tuple[Platform, ...] = (Platform.COVER, Platform.SENSOR, Platform.BINARY_SENSOR),
 ) -> MockConfigEntry:
     """Set up an entry with the realtime service up and wait for its subscription."""
     velux_sim.ws_enabled = True
     velux_sim.realtime_arrivals = True
-    entry = await setup_entry(platforms=(Platform.COVER, Platform.SENSOR, Platform.BINARY_SENSOR))
+    entry = await setup_entry(platforms=platforms)
     coordinator = runtime_of(entry).coordinator
     await until(lambda: coordinator.push_connected)
     return entry
@@ -231,3 +238,184 @@ async def test_garbage_events_are_ignored(
     await until(lambda: state_of(hass, TEMPERATURE) == "23.1")
     assert SHUTTER_ID in runtime_of(entry).coordinator.data.modules
     assert "x" not in runtime_of(entry).coordinator.data.modules
+
+
+def shown_position(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, cover: Ent, module_id: str
+) -> bool:
+    """Return True when the cover is available and shows the opener's position."""
+    state = current(hass, cover)
+    return (
+        state is not None
+        and state.state != "unavailable"
+        and state.attributes.get(ATTR_CURRENT_POSITION) == velux_sim.position(module_id)
+    )
+
+
+async def test_a_failed_safety_read_is_tried_again_at_the_scan_interval(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """With push up the next read is 30 minutes away: a read that fails is tried again at
+    the scan interval, not left unavailable until then."""
+    await pushed(hass, velux_sim, setup_entry)
+    velux_sim.fail_next(2, status=500, path=HOMESTATUS)
+    for _ in range(30):
+        await tick(60)
+        if state_of(hass, SHUTTER) == "unavailable":
+            break
+    assert state_of(hass, SHUTTER) == "unavailable"
+    assert state_of(hass, CABIN_SHUTTER) == "unavailable"
+    seen = len(velux_sim.requests)
+    await tick(61)
+    assert sorted(calls(velux_sim, seen)) == [
+        f"{HOMESTATUS}:{HOME_ID}",
+        f"{HOMESTATUS}:{SMALL_HOME_ID}",
+    ]
+    assert shown_position(hass, velux_sim, SHUTTER, SHUTTER_ID)
+    assert shown_position(hass, velux_sim, CABIN_SHUTTER, SMALL_SHUTTER_ID)
+
+
+async def test_a_home_that_failed_the_safety_read_is_read_again_alone(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await pushed(hass, velux_sim, setup_entry)
+    velux_sim.revoked_homes.add(SMALL_HOME_ID)
+    for _ in range(30):
+        await tick(60)
+        if state_of(hass, CABIN_SHUTTER) == "unavailable":
+            break
+    assert state_of(hass, CABIN_SHUTTER) == "unavailable"
+    assert state_of(hass, SHUTTER) == CoverState.OPEN
+    velux_sim.revoked_homes.discard(SMALL_HOME_ID)
+    seen = len(velux_sim.requests)
+    await tick(61)
+    assert calls(velux_sim, seen) == [f"{HOMESTATUS}:{SMALL_HOME_ID}"]
+    assert shown_position(hass, velux_sim, CABIN_SHUTTER, SMALL_SHUTTER_ID)
+
+
+async def test_a_switched_field_outlives_a_push_of_its_home(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """Silent mode shown on after the command stays on when a push of the home's rooms
+    arrives (the cloud holds it on, and pushed nothing of the command)."""
+    await pushed(hass, velux_sim, setup_entry, (Platform.SENSOR, Platform.SWITCH))
+    assert state_of(hass, SHUTTER_SILENT) == "off"
+    velux_sim.ws_push_paused = True
+    await act(hass, "switch", "turn_on", SHUTTER_SILENT)
+    assert state_of(hass, SHUTTER_SILENT) == "on"
+    assert velux_sim.module(SHUTTER_ID).status["silent"] is True
+    velux_sim.ws_push_paused = False
+    velux_sim.set_room_climate(BEDROOM_ID, temperature=249)
+    await until(lambda: state_of(hass, TEMPERATURE) == "24.9")
+    assert state_of(hass, SHUTTER_SILENT) == "on"
+
+
+async def test_a_target_shown_after_a_command_outlives_a_push_of_its_home(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await pushed(hass, velux_sim, setup_entry, (Platform.COVER, Platform.SENSOR))
+    velux_sim.ws_push_paused = True  # the cloud pushes nothing of the command
+    await act(hass, "cover", "set_cover_position", SHUTTER, position=40)
+    assert state_of(hass, SHUTTER) == CoverState.CLOSING
+    velux_sim.ws_push_paused = False
+    velux_sim.set_room_climate(BEDROOM_ID, temperature=249)
+    await until(lambda: state_of(hass, TEMPERATURE) == "24.9")
+    assert state_of(hass, SHUTTER) == CoverState.CLOSING
+
+
+def reads(velux_sim: VeluxSimulator, since: int) -> list[str]:
+    """Return the homestatus reads since the log had ``since`` entries."""
+    return [path for path in calls(velux_sim, since) if path.startswith(HOMESTATUS)]
+
+
+async def read_held(hass: HomeAssistant, velux_sim: VeluxSimulator, freezer: Any) -> None:
+    """Move the clock by 2 s and wait until the read that fell due is held (Home
+    Assistant schedules a read up to half a second after its time)."""
+    freezer.tick(timedelta(seconds=2))
+    async_fire_time_changed(hass)
+    await until(lambda: velux_sim.delayed == 1, limit=3)
+
+
+async def test_a_push_during_a_read_of_another_home_is_kept(
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    tick: Tick,
+    freezer: Any,
+) -> None:
+    """A hint reads the home; the cabin's push that arrives meanwhile stays shown."""
+    await pushed(hass, velux_sim, setup_entry)
+    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime
+    velux_sim.ws_unknown_layout = True
+    events = realtime.events
+    velux_sim.set_room_climate(BEDROOM_ID, temperature=199)
+    await until(lambda: realtime.events > events)
+    velux_sim.delay_next(1, seconds=0.5, path=HOMESTATUS)
+    seen = len(velux_sim.requests)
+    await read_held(hass, velux_sim, freezer)
+    velux_sim.ws_unknown_layout = False
+    velux_sim.set_raining(SMALL_HOME_ID, True)
+    await until(lambda: state_of(hass, CABIN_RAIN) == "on")
+    freezer.tick(timedelta(seconds=1))  # the held answer goes out
+    await settle(hass)
+    assert velux_sim.delayed == 0
+    # the pushed cabin is not read again: what was pushed stays shown
+    assert reads(velux_sim, seen) == [f"{HOMESTATUS}:{HOME_ID}"]
+    assert state_of(hass, TEMPERATURE) == "19.9"
+    assert state_of(hass, CABIN_RAIN) == "on"
+
+
+async def test_a_push_after_its_home_was_read_is_kept(
+    hass: HomeAssistant,
+    velux_sim: VeluxSimulator,
+    setup_entry: SetupEntry,
+    tick: Tick,
+    freezer: Any,
+) -> None:
+    """The safety read reads the home, then waits for the cabin: a push of the home in
+    between stays shown once the read ends."""
+    await pushed(hass, velux_sim, setup_entry)
+    seen = len(velux_sim.requests)
+    velux_sim.delay_next(2, seconds=0.5, path=HOMESTATUS)
+    for _ in range(31):  # to the safety read, 30 minutes after the last
+        freezer.tick(timedelta(seconds=60))
+        async_fire_time_changed(hass)
+        with contextlib.suppress(AssertionError):
+            await until(lambda: velux_sim.delayed == 1, limit=0.05)
+        if velux_sim.delayed:
+            break
+    assert reads(velux_sim, seen) == [f"{HOMESTATUS}:{HOME_ID}"]
+    freezer.tick(timedelta(seconds=1))  # the home's answer goes out, the cabin's is held
+    await until(lambda: len(reads(velux_sim, seen)) == 2 and velux_sim.delayed == 1)
+    velux_sim.set_raining(HOME_ID, True)
+    await until(lambda: state_of(hass, RAIN) == "on")
+    freezer.tick(timedelta(seconds=1))  # the cabin's answer goes out
+    await settle(hass)
+    assert velux_sim.delayed == 0
+    assert reads(velux_sim, seen) == [f"{HOMESTATUS}:{HOME_ID}", f"{HOMESTATUS}:{SMALL_HOME_ID}"]
+    assert state_of(hass, RAIN) == "on"
+
+
+async def test_events_of_unknown_layout_cost_at_most_a_read_per_scan_interval(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    """Events that only name their home: the first is read at once, those that follow
+    within the scan interval (60 s) together at its end: never more than polling costs."""
+    await pushed(hass, velux_sim, setup_entry)
+    velux_sim.ws_unknown_layout = True
+    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime
+
+    def more_events_than(count: int) -> Callable[[], bool]:
+        return lambda: realtime.events > count
+
+    seen = len(velux_sim.requests)
+    for step in range(20):  # an event every 3 s for a minute
+        arrived = more_events_than(realtime.events)
+        velux_sim.set_room_climate(BEDROOM_ID, temperature=200 + step)
+        await until(arrived)
+        await tick(3)
+        if step == 0:
+            assert state_of(hass, TEMPERATURE) == "20.0"  # at once
+    await tick(3)
+    assert reads(velux_sim, seen) == [f"{HOMESTATUS}:{HOME_ID}"] * 2
+    assert state_of(hass, TEMPERATURE) == "21.9"

@@ -10,6 +10,8 @@ failures to Home Assistant concepts in one place:
 * :class:`ApiResponseError` -> the service answered with an error code
 * :class:`CommandError` -> a command was accepted but failed for some modules
 * :class:`SignatureRequiredError` -> a command needs a signing key we do not have
+* :class:`SignatureRefusedError` -> a signed command was refused: the gateway does not
+  accept the key it was signed with
 * :class:`PairingError` and subclasses -> local pairing with a gateway (Netcom) failed
 """
 
@@ -69,6 +71,12 @@ class ForbiddenError(ApiResponseError):
     """The account has no access to the requested resource (HTTP 403)."""
 
 
+CODE_NEEDS_SIGNATURE = 9
+"""Per-module command error: the command must be signed (missing or wrong signature)."""
+CODE_PAIR_REUSED = 28
+"""Per-module command error: the (timestamp, nonce) pair of a signature was used before."""
+
+
 @dataclass(frozen=True, slots=True)
 class ModuleFailure:
     """One module for which a command failed."""
@@ -90,7 +98,27 @@ class CommandError(ApiError):
     @property
     def needs_signature(self) -> bool:
         """Return True when the cloud asked for a signed command (code 9)."""
-        return any(failure.code == 9 for failure in self.failures)
+        return any(failure.code == CODE_NEEDS_SIGNATURE for failure in self.failures)
+
+    @property
+    def reused_pair(self) -> tuple[str, ...]:
+        """Return the modules refused for a (timestamp, nonce) pair used before (code 28)."""
+        return tuple(f.module_id for f in self.failures if f.code == CODE_PAIR_REUSED)
+
+
+class SignatureRefusedError(CommandError):
+    """A signed command was refused with code 9: the gateway does not accept the key.
+
+    The command carried a signature made with a stored key (a command without a key
+    raises :class:`SignatureRequiredError` before any request), so the gateway does
+    not know that key: it was reset (which clears its key table) or the key is wrong.
+    ``gateway_ids`` names the gateways whose keys signed the refused items.
+    """
+
+    def __init__(self, failures: list[ModuleFailure], gateway_ids: Iterable[str]) -> None:
+        """Keep the per-module failures and the gateways whose keys were refused."""
+        super().__init__(failures)
+        self.gateway_ids: tuple[str, ...] = tuple(gateway_ids)
 
 
 class SignatureRequiredError(ApiError):

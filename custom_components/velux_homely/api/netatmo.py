@@ -23,6 +23,7 @@ from typing import Any, Final
 import aiohttp
 
 from .errors import (
+    CODE_NEEDS_SIGNATURE,
     ApiError,
     ApiResponseError,
     AuthenticationError,
@@ -32,6 +33,7 @@ from .errors import (
     InvalidResponseError,
     ModuleFailure,
     RateLimitedError,
+    SignatureRefusedError,
     SignatureRequiredError,
     TokenEndpointError,
 )
@@ -156,6 +158,8 @@ class _OAuthError(ApiResponseError):
 
 
 type TokenCallback = Callable[[dict[str, Any]], None]
+type RefusedKeysCallback = Callable[[dict[str, SigningKey]], None]
+"""Called with the keys a signed command was refused for (code 9), by gateway id."""
 
 
 class NetatmoClient:
@@ -177,6 +181,7 @@ class NetatmoClient:
         clock: Callable[[], float] = time.time,
         sequencer: NonceSequencer | None = None,
         request_log: RequestLog | None = None,
+        on_keys_refused: RefusedKeysCallback | None = None,
     ) -> None:
         """Keep the session, the credentials and a previously stored token.
 
@@ -186,7 +191,9 @@ class NetatmoClient:
         arrives, so that the caller can persist it. ``sequencer`` hands out the
         ``(timestamp, nonce)`` pairs of signed commands when a call gives none
         (default: one per client, on ``clock``). ``request_log`` counts every request
-        sent (default: one per client).
+        sent (default: one per client). ``on_keys_refused`` is called with the keys the
+        cloud refused a signed command for (code 9), before
+        :class:`SignatureRefusedError` is raised.
         """
         self._session = session
         self.flavour = flavour
@@ -204,6 +211,7 @@ class NetatmoClient:
         self.sequencer = sequencer or NonceSequencer(clock=clock)
         self.request_log = request_log or RequestLog()
         """Every request sent, token requests included (see :meth:`requests_last_hour`)."""
+        self._on_keys_refused = on_keys_refused
 
     def requests_last_hour(self) -> int:
         """Return how many requests (token requests included) went out in the last hour."""
@@ -461,6 +469,7 @@ class NetatmoClient:
         :class:`SignatureRequiredError` is raised before any request.
         """
         entry: dict[str, Any] = {"id": bridge_id, "scenario": scenario}
+        signed: dict[str, tuple[str, SigningKey]] = {}
         if scenario == SCENARIO_HOME:
             key = signing if isinstance(signing, SigningKey) else (signing or {}).get(bridge_id)
             if key is None:
@@ -471,7 +480,8 @@ class NetatmoClient:
                     key, "scenario", scenario, timestamp=timestamp, nonce=nonce, device_id=bridge_id
                 )
             )
-        await self.async_set_state(home_id, [entry])
+            signed[bridge_id] = (bridge_id, key)
+        await self._async_set_signed_state(home_id, [entry], signed)
 
     async def async_set_positions(
         self,
@@ -515,12 +525,14 @@ class NetatmoClient:
         )
         pending = iter(nonces)
         modules: list[dict[str, Any]] = []
+        signed: dict[str, tuple[str, SigningKey]] = {}
         for move in moves:
             entry: dict[str, Any] = {"id": move.module_id, "target_position": move.position}
             if move.bridge_id:
                 entry["bridge"] = move.bridge_id
             if move.needs_signature:
                 assert move.bridge_id is not None  # noqa: S101 - checked above
+                signed[move.module_id] = (move.bridge_id, keys[move.bridge_id])
                 entry.update(
                     _signed_fields(
                         keys[move.bridge_id],
@@ -534,7 +546,32 @@ class NetatmoClient:
                 if force:
                     entry["force"] = True
             modules.append(entry)
-        await self.async_set_state(home_id, modules)
+        await self._async_set_signed_state(home_id, modules, signed)
+
+    async def _async_set_signed_state(
+        self,
+        home_id: str,
+        modules: list[dict[str, Any]],
+        signed: Mapping[str, tuple[str, SigningKey]],
+    ) -> None:
+        """Send a ``setstate`` whose items ``signed`` (id -> gateway id, key) are signed.
+
+        A signed item refused with code 9 was signed with a key its gateway does not
+        accept: raise :class:`SignatureRefusedError` (after ``on_keys_refused``).
+        """
+        try:
+            await self.async_set_state(home_id, modules)
+        except CommandError as err:
+            refused = {
+                signed[failure.module_id][0]: signed[failure.module_id][1]
+                for failure in err.failures
+                if failure.code == CODE_NEEDS_SIGNATURE and failure.module_id in signed
+            }
+            if not refused:
+                raise
+            if self._on_keys_refused is not None:
+                self._on_keys_refused(refused)
+            raise SignatureRefusedError(err.failures, tuple(refused)) from err
 
     async def async_set_silent(
         self, home_id: str, module_id: str, bridge_id: str | None, silent: bool

@@ -39,7 +39,7 @@ from ..entity import async_register_device, async_remove_stale_devices
 from ..memory import async_recall_or_create
 from ..types import Provider
 from . import config_flow, diagnostics
-from .const import CONF_KNOWN_LOCATIONS, DEFAULT_SCAN_INTERVAL, MIN_SCAN_INTERVAL
+from .const import CONF_KNOWN_LOCATIONS, MAX_SCAN_INTERVAL, MIN_SCAN_INTERVAL
 from .coordinator import HomelyLocationCoordinator
 from .entity import device_info, gateway_device_info
 from .live import HomelyLive
@@ -135,8 +135,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomelyConfigEntry) -> No
     )
     client.request_log = async_keep_request_log(hass, entry, client.request_log)
     locations = selected_locations(await _async_list_locations(hass, entry, client), entry.options)
-    minutes = float(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
-    poll_interval = timedelta(minutes=max(minutes, MIN_SCAN_INTERVAL))
+    minutes = config_flow.scan_interval_minutes(entry.options)
+    if minutes != entry.options.get(CONF_SCAN_INTERVAL, minutes):
+        LOGGER.debug(
+            "Homely poll interval %s min is outside %d-%d min: polling every %d min",
+            entry.options[CONF_SCAN_INTERVAL],
+            MIN_SCAN_INTERVAL,
+            MAX_SCAN_INTERVAL,
+            minutes,
+        )
+    poll_interval = timedelta(minutes=minutes)
     coordinators: dict[str, HomelyLocationCoordinator] = {}
     last_reads: dict[str, HomelyHome] = async_recall_or_create(
         hass, entry.entry_id, LAST_READS, dict

@@ -118,6 +118,21 @@ def _options_schema(known: Mapping[str, str]) -> vol.Schema:
     )
 
 
+def scan_interval_minutes(options: Mapping[str, Any]) -> int:
+    """Return the poll interval of ``options`` within the form's bounds.
+
+    Earlier versions allowed (and defaulted to) intervals the read budget could not keep:
+    such a value stands for the shortest one it keeps.
+    """
+    minutes = int(options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL))
+    return min(max(minutes, MIN_SCAN_INTERVAL), MAX_SCAN_INTERVAL)
+
+
+def _suggested_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Return what the options form shows: the entry's options, the interval in bounds."""
+    return {**options, CONF_SCAN_INTERVAL: scan_interval_minutes(options)}
+
+
 class HomelyOptionsFlow(OptionsFlow):
     """Options of a Homely account."""
 
@@ -133,6 +148,6 @@ class HomelyOptionsFlow(OptionsFlow):
         return self.async_show_form(
             step_id="homely",
             data_schema=self.add_suggested_values_to_schema(
-                _options_schema(known), {**DEFAULT_OPTIONS, **self.config_entry.options}
+                _options_schema(known), _suggested_options(self.config_entry.options)
             ),
         )

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+import math
 from typing import Final
+
+from ..api.homely import HOME_READ_WINDOW, HOME_READS_PER_WINDOW
 
 CONF_KNOWN_LOCATIONS: Final = "known_locations"
 """Entry data: ``{location id: name}`` of the account, cached for the options form."""
 
-DEFAULT_SCAN_INTERVAL: Final = 2
+MIN_SCAN_INTERVAL: Final = math.ceil(HOME_READ_WINDOW / HOME_READS_PER_WINDOW / 60)
+"""The shortest poll interval (minutes) the client's read budget keeps: 8 (it reads a
+location at most twice in 15 minutes). A shorter one stored by an earlier version (whose
+minimum was 1, its default 2) is raised to this."""
+DEFAULT_SCAN_INTERVAL: Final = MIN_SCAN_INTERVAL
 """Minutes between ``/home`` polls while the live connection is down."""
-MIN_SCAN_INTERVAL: Final = 1
 MAX_SCAN_INTERVAL: Final = 60
 
 RESYNC_INTERVAL: Final = timedelta(minutes=30)

@@ -10,6 +10,10 @@
   (whose answer may predate the gap) is followed by one more read as soon as the client
   allows. These reads do not go through Home Assistant's refresh debouncer, which drops
   or defers a request made while a refresh runs (and a push cancels a deferred one).
+* An event of a device the data does not hold reads the location again (a device added
+  since the last read): at once, or :data:`~.const.UNKNOWN_DEVICE_READ_GAP` after the
+  previous read. When a read that started after such an event still does not list the
+  device, its events read nothing more: it shows with the first regular read that lists it.
 * The client decides whether a read may go (its budget per location, the cloud's
   ``retryAfter`` with a growing back-off): a read held back or rate limited keeps the data
   and is tried again when the client says.
@@ -87,10 +91,19 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         """The read :meth:`async_read_soon` started last."""
         self._read_pending = False
         """That read has not started reading yet."""
+        self._unknown_pending: set[str] = set()
+        """Devices the data lacks whose events came since the read that will look for them
+        started (or none has succeeded since)."""
+        self._unknown_checking: frozenset[str] = frozenset()
+        """The devices of ``_unknown_pending`` the read under way looks for."""
+        self._unknown_ignored: set[str] = set()
+        """Devices a read after their event did not list: their events read nothing."""
         self.reads = 0
         self.reads_held_back = 0
         self.events_applied = 0
         self.events_stale = 0
+        self.events_ignored = 0
+        """Events of devices a read after their first event did not list."""
 
     @property
     def home(self) -> HomelyHome | None:
@@ -108,9 +121,11 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         """Read ``/home``; when asked to during the read, schedule one more."""
         self._read_again = False
         self._read_pending = False
+        self._unknown_checking = frozenset(self._unknown_pending)
         try:
             return await self._async_read_home()
         finally:
+            self._unknown_checking = frozenset()
             if self._read_again:
                 self._read_again = False
                 wait = self.client.home_throttle.wait(self.location_id)
@@ -168,6 +183,7 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
         self.reads += 1
         self.last_read = dt_util.utcnow()
         self.rate_limited_until = None
+        self._sort_unknown_devices(home)
         # Live events may have changed the data while the read was under way.
         merged = home.merged_with(
             self.home, keep_alarm_state=self._alarm_events != alarm_events_before
@@ -244,12 +260,31 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             if event.device_id in current.devices:
                 self.events_stale += 1
                 LOGGER.debug("Dropping stale change of Homely device %s", event.device_id)
-            else:
+            elif event.device_id in self._unknown_ignored:
+                self.events_ignored += 1
+            elif event.device_id not in self._unknown_checking:
+                # (one the read under way looks for waits for its answer)
+                self._unknown_pending.add(event.device_id)
                 self._read_for_unknown_device(event.device_id)
             return False
         self.events_applied += 1
         self.async_push(updated)
         return True
+
+    def _sort_unknown_devices(self, home: HomelyHome) -> None:
+        """After a read: the devices it looked for and did not find are ignored from now on."""
+        listed = home.devices
+        found = (self._unknown_ignored | self._unknown_pending) & listed.keys()
+        missing = self._unknown_checking - listed.keys()
+        if missing:
+            LOGGER.debug(
+                "Homely %s does not list device(s) %s that sent events: ignoring their events "
+                "until a read lists them",
+                self.location_name,
+                ", ".join(sorted(missing)),
+            )
+        self._unknown_ignored = (self._unknown_ignored | missing) - found
+        self._unknown_pending -= self._unknown_checking | found
 
     def _read_for_unknown_device(self, device_id: str) -> None:
         """Read the location again soon: a device was added since the last read."""
@@ -299,5 +334,6 @@ class HomelyLocationCoordinator(VeluxHomelyCoordinator[HomelyHome]):
             "read_budget": self.client.home_throttle.diagnostics(self.location_id),
             "events_applied": self.events_applied,
             "events_stale": self.events_stale,
+            "events_ignored": self.events_ignored,
             "last_update_success": self.last_update_success,
         }

@@ -33,7 +33,7 @@ from .const import (
 )
 from .coordinator import NetatmoCoordinator
 from .flavours import VELUX, build_client
-from .issues import async_update_signing_issues
+from .issues import async_keys_refused, async_update_signing_issues
 from .keys import stored_key, stored_pairs
 from .rate_limit import async_get_rate_limit
 
@@ -88,8 +88,18 @@ async def async_setup_entry(hass: HomeAssistant, entry: NetatmoConfigEntry) -> N
     sequencer = NonceSequencer(
         last_used=NonceState.from_dict(entry.data.get(CONF_NONCE_STATE)), on_update=_store_nonce
     )
+
+    @callback
+    def _keys_refused(keys: dict[str, SigningKey]) -> None:
+        async_keys_refused(hass, entry, keys)
+
     client = build_client(
-        hass, entry.data, with_token=True, on_token_update=_store_token, sequencer=sequencer
+        hass,
+        entry.data,
+        with_token=True,
+        on_token_update=_store_token,
+        sequencer=sequencer,
+        on_keys_refused=_keys_refused,
     )
     # The requests of the last hour count across reloads (the cloud counts them too).
     client.request_log = async_keep_request_log(hass, entry, client.request_log)

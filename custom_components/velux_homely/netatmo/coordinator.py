@@ -17,6 +17,11 @@ after the command is looked at once and from then on polled as without push. An 
 whose position stops changing short of its target (two reads at least 2 s apart) has
 stopped (obstacle, rain). A home whose read fails is not followed any more.
 
+An event that only names its home reads that home at once, then at most once per scan
+interval while such events go on. A home whose read failed is read again at the scan
+interval, push or not. What is pushed while a read is under way is kept: a home that was
+not read keeps what is shown, and the pushes after a home's answer are merged into it.
+
 When the cloud limits requests: keep the last values, stop confirmation polls and poll
 much less often until a poll succeeds again; a command sent meanwhile shows its target
 but starts no poll. A limit met during set-up is remembered across Home Assistant's
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+import contextlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -196,12 +202,22 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         self._movements: dict[str, _Movement] = {}
         self._hinted: set[str] = set()
         """Homes an event said changed without saying how: read at the next read."""
+        self._hint_read_at: dict[str, float] = {}
+        self._emptied_homes: set[str] = set()
+        """Known homes the latest topology listed without modules (kept that once)."""
+        """Loop time of the latest read of each home for a hint (one per scan interval)."""
         self._read_homes: set[str] = set()
         """Homes the latest read read (a confirmation poll reads only some)."""
         self._home_read_at: dict[str, float] = {}
         """Loop time of the latest successful read of each home."""
         self._failed_homes: set[str] = set()
         """Homes whose latest read failed (kept across failed polls: logged once)."""
+        self._last_read_at: float | None = None
+        """Loop time of the end of the latest read (a failed home is read again from it)."""
+        self._events = 0
+        """State updates pushed so far (orders them against the answers of a read)."""
+        self._events_in_read: list[tuple[int, StateUpdate]] = []
+        """State updates pushed while a read is under way (replayed onto its answers)."""
         self._batches: dict[str, _Batch] = {}
         self._all_read_at: float | None = None
         """Loop time of the latest read of every home."""
@@ -270,7 +286,8 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 # Nothing says the limit is over: keep the long interval.
                 self._hold_backoff(now)
             else:
-                self.update_interval = self.cadence
+                # Push or not, a failed read is tried again at the scan interval.
+                self.update_interval = self.normal_interval
             self.raise_update_error(err)
         if self.rate_limited_count:
             LOGGER.info(
@@ -291,8 +308,13 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         # Hints that arrive while this read is under way are read next time.
         hinted = set(self._hinted)
         read_before = dict(self._home_read_at)
-        status, errors = await self._async_read_homes(homes, to_read, last)
+        self._events_in_read.clear()
+        status, errors, answered = await self._async_read_homes(homes, to_read, last)
         self._hinted -= hinted
+        self._last_read_at = self.hass.loop.time()
+        for home_id in hinted & to_read:
+            self._hint_read_at[home_id] = self._last_read_at
+        self._keep_pushes(homes, status, answered)
         if errors and failed.issuperset(homes):
             # Every home failed: the whole read failed. When only some did (a read of
             # the homes of a command or of a push hint among them), each home's
@@ -352,6 +374,27 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
             # No gateway at all is most likely a hiccup of the cloud (the devices are
             # kept): read the topology again at the next poll, not in 30 minutes.
             self._topology_next = now
+        return self._keep_emptied(homes, now)
+
+    def _keep_emptied(self, homes: dict[str, Home], now: datetime) -> dict[str, Home]:
+        """Keep a known home the topology lists without its modules, once.
+
+        Such an answer is most likely partial: the home is kept as it was and the
+        topology read again at the next poll; when that read agrees, the home is gone.
+        """
+        known = self.data.homes if self.data is not None else {}
+        listed = {home.id: home for home in self.homes_data.homes} if self.homes_data else {}
+        for home_id, home in known.items():
+            emptied = home_id in listed and not listed[home_id].modules
+            if not emptied:
+                self._emptied_homes.discard(home_id)
+            elif home_id not in self._emptied_homes:
+                LOGGER.debug(
+                    "The topology lists %s without modules: kept until read again", home_id
+                )
+                self._emptied_homes.add(home_id)
+                homes[home_id] = home
+                self._topology_next = now
         return homes
 
     async def _async_read_homes(
@@ -359,11 +402,12 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         homes: Mapping[str, Home],
         to_read: set[str],
         last: Mapping[str, HomeStatus],
-    ) -> tuple[dict[str, HomeStatus], list[ApiError]]:
+    ) -> tuple[dict[str, HomeStatus], list[ApiError], dict[str, int]]:
         """Read ``homestatus`` of the homes ``to_read``; keep the last status of the others.
 
         A home that fails keeps its last status and is marked failed (its entities
-        unavailable); return the statuses and the errors met.
+        unavailable); return the statuses, the errors met and, for each home that
+        answered, how many state updates had been pushed when its answer came.
         """
         failed = self._failed_homes
         # A read before the normal poll is due confirms commands (it may read every
@@ -375,6 +419,7 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         )
         status: dict[str, HomeStatus] = {}
         errors: list[ApiError] = []
+        answered: dict[str, int] = {}
         for home_id, home in homes.items():
             if home_id not in to_read:
                 if home_id in last:
@@ -401,11 +446,30 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 if home_id in last:
                     status[home_id] = last[home_id]
             else:
+                answered[home_id] = self._events
                 self._home_read_at[home_id] = self.hass.loop.time()
                 if home_id in failed:
                     LOGGER.info("%s answers again", home.name or home_id)
                 failed.discard(home_id)
-        return status, errors
+        return status, errors, answered
+
+    def _keep_pushes(
+        self, homes: Mapping[str, Home], status: dict[str, HomeStatus], answered: Mapping[str, int]
+    ) -> None:
+        """Keep what was pushed while the read was under way.
+
+        A home that did not answer keeps its status as shown now (pushes included); the
+        updates pushed after a home's answer came are merged into that answer.
+        """
+        shown = self.data.status if self.data is not None else {}
+        for home_id in homes:
+            if home_id not in answered and home_id in shown:
+                status[home_id] = shown[home_id]
+        for count, event in self._events_in_read:
+            seen = answered.get(event.home_id)
+            if seen is not None and count > seen and event.home_id in status:
+                status[event.home_id] = status[event.home_id].merged(event.modules, event.rooms)
+        self._events_in_read.clear()
 
     def _stopped(
         self,
@@ -474,12 +538,13 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         A confirmation poll still reads every home when a normal poll fell due
         meanwhile, and a home without a status yet is always read.
         """
-        if (
-            not (self._movements or self._hinted)
-            or self._normal_read_due_in() <= SCHEDULE_TOLERANCE.total_seconds()
-        ):
+        awaited = (
+            {movement.home_id for movement in self._movements.values()}
+            | self._hinted
+            | self._failed_homes
+        )
+        if not awaited or self._normal_read_due_in() <= SCHEDULE_TOLERANCE.total_seconds():
             return set(homes)
-        awaited = {movement.home_id for movement in self._movements.values()} | self._hinted
         return {home_id for home_id in homes if home_id in awaited or home_id not in last}
 
     # -- confirmation of movements -------------------------------------------------
@@ -518,15 +583,18 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 del self._movements[module_id]
 
     def _confirm_delay(self) -> float | None:
-        """Return the seconds until the next poll that confirms a movement (None: none)."""
+        """Return the seconds until the next read for a hint or a movement (None: none)."""
         if self.backing_off:
             return None
-        if self._hinted:
-            return 0.0
-        if not self._movements:
-            return None
         now = self.hass.loop.time()
-        delays: list[float] = []
+        delays: list[float] = [
+            # A home an event names is read at once, then at most once per scan interval
+            # while such events go on: never more than polling would cost.
+            self._hint_read_at.get(home_id, float("-inf"))
+            + self.normal_interval.total_seconds()
+            - now
+            for home_id in self._hinted
+        ]
         for movement in self._movements.values():
             if self.push_connected and movement.last_read is None:
                 delays.append(movement.started + PUSH_CONFIRM_FALLBACK - now)
@@ -543,18 +611,30 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
             remaining = abs(movement.target - p1) / max(speed, 0.001)
             # Home Assistant's timer may fire a second early: look 2 s after the arrival.
             delays.append(min(max(remaining + 2.0, CONFIRM_MIN_GAP), CONFIRM_MAX_GAP))
-        return max(min(delays), 0.0)
+        return max(min(delays), 0.0) if delays else None
 
     def _next_read_delay(self) -> float:
-        """Return the seconds until the next read: a confirmation poll or the normal one."""
-        normal = max(self._normal_read_due_in(), 0.0)
-        confirm = self._confirm_delay()
-        return normal if confirm is None else min(confirm, normal)
+        """Return the seconds until the next read.
+
+        The earliest of: a confirmation poll, a home that failed (read again at the scan
+        interval, push or not), the normal read.
+        """
+        delays = [max(self._normal_read_due_in(), 0.0)]
+        if (confirm := self._confirm_delay()) is not None:
+            delays.append(confirm)
+        if self._failed_homes and self._last_read_at is not None:
+            retry_at = self._last_read_at + self.normal_interval.total_seconds()
+            delays.append(max(retry_at - self.hass.loop.time(), 0.0))
+        return min(delays)
 
     @callback
     def _reschedule(self) -> None:
-        """Move the next read to what the movements and the push state need now."""
-        if self.data is not None and not self.backing_off:
+        """Move the next read to what the movements and the push state need now.
+
+        A read under way schedules the next one when it ends (hints, movements and the
+        push state included): nothing is moved meanwhile.
+        """
+        if self.data is not None and not self.backing_off and not self.reading:
             self.async_schedule_read(self._next_read_delay())
 
     # -- rate limits ---------------------------------------------------------------
@@ -636,6 +716,9 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         self._apply_update(data, event)
 
     def _apply_update(self, data: NetatmoData, event: StateUpdate) -> None:
+        self._events += 1
+        if self.reading:
+            self._events_in_read.append((self._events, event))
         merged = data.status[event.home_id].merged(event.modules, event.rooms)
         stopped = set(data.stopped)
         for module_id in event.modules:
@@ -737,9 +820,24 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 batch.done = self.hass.loop.create_future()
             await batch.done
             return
-        for _ in range(BATCH_YIELDS):
-            await asyncio.sleep(0)
+        try:
+            for _ in range(BATCH_YIELDS):
+                await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            # The leader's call was cancelled (a script restarted): the moves of the
+            # others that joined it still go out.
+            del self._batches[home_id]
+            del batch.moves[view.module.id]
+            if batch.done is not None:
+                self.config_entry.async_create_background_task(
+                    self.hass, self._async_send_joined(home_id, batch), "velux batch"
+                )
+            raise
         del self._batches[home_id]
+        await self._async_send_batch(home_id, batch)
+
+    async def _async_send_batch(self, home_id: str, batch: _Batch) -> None:
+        """Send the moves of a batch as one command; its followers get the outcome."""
         moves = dict(batch.moves)
 
         async def _send(data: NetatmoData) -> None:
@@ -766,21 +864,28 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         if batch.done is not None:
             batch.done.set_result(None)
 
+    async def _async_send_joined(self, home_id: str, batch: _Batch) -> None:
+        """Send the moves that joined a cancelled leader (the followers get the error)."""
+        with contextlib.suppress(Exception):
+            await self._async_send_batch(home_id, batch)
+
     def _set_targets(self, home_id: str, targets: Mapping[str, int]) -> None:
         """Show new target positions before the cloud confirms them."""
         home_status = self.data.status.get(home_id)
         if home_status is None:
             return
-        modules = dict(home_status.modules)
+        shown: dict[str, dict[str, Any]] = {}
         for module_id, target in targets.items():
-            status = modules.get(module_id)
-            if isinstance(status, OpenerStatus):
+            status = home_status.opener(module_id)
+            if status is not None:
                 # A stop (negative target) is shown as "stays where it is".
-                shown = target if target >= 0 else status.current_position
-                modules[module_id] = replace(status, target_position=shown)
+                shown[module_id] = {
+                    "target_position": target if target >= 0 else status.current_position
+                }
+        # Merged into the answer itself: a push of another module of the home keeps it.
         self.data = NetatmoData.build(
             self.data.homes,
-            {**self.data.status, home_id: replace(home_status, modules=modules)},
+            {**self.data.status, home_id: home_status.merged(shown)},
             failed_homes=self.data.failed_homes,
             stopped=self.data.stopped - set(targets),
         )
@@ -790,11 +895,10 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
     def async_show_fields(self, home_id: str, module_id: str, **fields: Any) -> None:
         """Show module fields a command just set (silent, mode, locked) before a read."""
         home_status = self.data.status.get(home_id)
-        status = home_status.modules.get(module_id) if home_status else None
-        if home_status is None or status is None:
+        if home_status is None or module_id not in home_status.modules:
             return
-        modules = {**home_status.modules, module_id: replace(status, **fields)}
-        self.data = self.data.with_status(replace(home_status, modules=modules))
+        # ``fields`` are the answer's own keys: a push of another module keeps them.
+        self.data = self.data.with_status(home_status.merged({module_id: fields}))
         self.async_update_listeners()
 
     def diagnostics(self) -> dict[str, Any]:

@@ -14,7 +14,12 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from ..api.netatmo import VELUX_ACTIVE as VELUX_ACTIVE_API, NetatmoClient, NetatmoFlavour
+from ..api.netatmo import (
+    VELUX_ACTIVE as VELUX_ACTIVE_API,
+    NetatmoClient,
+    NetatmoFlavour,
+    RefusedKeysCallback,
+)
 from ..api.netatmo_models import TYPE_GATEWAY, TYPE_SENSOR, TYPE_SWITCH
 from ..api.netatmo_signing import NonceSequencer
 from ..const import (
@@ -80,6 +85,7 @@ def build_client(
     with_token: bool,
     on_token_update: Callable[[dict[str, Any]], None] | None = None,
     sequencer: NonceSequencer | None = None,
+    on_keys_refused: RefusedKeysCallback | None = None,
 ) -> NetatmoClient:
     """Build a client from config entry data (or config flow input)."""
     return NetatmoClient(
@@ -94,4 +100,5 @@ def build_client(
         on_token_update=on_token_update,
         request_timeout=REQUEST_TIMEOUT,
         sequencer=sequencer,
+        on_keys_refused=on_keys_refused,
     )
