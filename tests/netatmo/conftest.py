@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import contextlib
 from dataclasses import replace
@@ -32,7 +33,7 @@ from custom_components.velux_homely.const import (
 )
 from custom_components.velux_homely.netatmo import PLATFORMS, NetatmoRuntimeData
 from custom_components.velux_homely.providers import PROVIDERS
-from simulator.velux import DEMO_PASSWORD, DEMO_USERNAME, VeluxSimulator
+from simulator.velux import DEMO_PASSWORD, DEMO_USERNAME, GATEWAY_ID, VeluxSimulator
 from tests.conftest import VELUX_EPOCH
 
 HOMESTATUS = "/api/homestatus"
@@ -87,6 +88,32 @@ def make_entry(sim: VeluxSimulator, **data: Any) -> MockConfigEntry:
             **data,
         },
         options={CONF_SCAN_INTERVAL: 60},
+    )
+
+
+KEY = bytes(range(32))
+"""The signing key the tests give the home's gateway."""
+KEY_ID = bytes(range(100, 116))
+
+
+def keyed_entry(sim: VeluxSimulator, **options: Any) -> MockConfigEntry:
+    """Return an entry holding the home gateway's signing key (the simulator knows it too)."""
+    sign_key_id = sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
+    entry = make_entry(
+        sim,
+        signing_keys={
+            GATEWAY_ID: {
+                "sign_key_id": sign_key_id,
+                "hash_sign_key": base64.b64encode(KEY).decode(),
+            }
+        },
+    )
+    return MockConfigEntry(
+        domain=entry.domain,
+        title=entry.title,
+        unique_id=entry.unique_id,
+        data=entry.data,
+        options={**entry.options, **options},
     )
 
 

@@ -41,7 +41,7 @@ from simulator.velux import (
 )
 from tests.helpers import current, resolve
 
-from .conftest import SetupEntry, make_entry, silent_port
+from .conftest import KEY, KEY_ID, SetupEntry, keyed_entry, make_entry, silent_port
 from .entities import WINDOW
 
 
@@ -243,10 +243,6 @@ async def test_settings(
     await hass.async_block_till_done()
 
 
-KEY = bytes(range(32))
-KEY_ID = bytes(range(100, 116))
-
-
 @pytest.mark.parametrize(
     ("sign_key_id", "hash_sign_key"),
     [
@@ -427,11 +423,8 @@ async def test_a_new_key_after_a_gateway_reset_clears_the_repair(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, how: str
 ) -> None:
     """The gateway forgot its keys: Open fails and a repair says so, until a new key is stored."""
-    sign_key_id = velux_sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
-    keys = {
-        GATEWAY_ID: {"sign_key_id": sign_key_id, "hash_sign_key": base64.b64encode(KEY).decode()}
-    }
-    entry = await setup_entry(make_entry(velux_sim, signing_keys=keys))
+    entry = await setup_entry(keyed_entry(velux_sim))
+    keys = dict(entry.data["signing_keys"])
     velux_sim.remove_signing_keys(GATEWAY_ID)  # the reset
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
@@ -602,11 +595,8 @@ async def test_new_credentials_keep_the_keys_and_the_nonces(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, source: str
 ) -> None:
     """A new password changes the credentials and tokens only: the gateway stays paired."""
-    sign_key_id = velux_sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
-    keys = {
-        GATEWAY_ID: {"sign_key_id": sign_key_id, "hash_sign_key": base64.b64encode(KEY).decode()}
-    }
-    entry = await setup_entry(make_entry(velux_sim, signing_keys=keys))
+    entry = await setup_entry(keyed_entry(velux_sim))
+    keys = dict(entry.data["signing_keys"])
     await hass.services.async_call(
         "cover", "open_cover", {"entity_id": resolve(hass, WINDOW)}, blocking=True
     )

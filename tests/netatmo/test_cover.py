@@ -46,7 +46,17 @@ from simulator.velux import (
 )
 from tests.helpers import Ent, act, current, state_of
 
-from .conftest import SetupEntry, SnapshotEntities, Tick, calls, make_entry, runtime_of
+from .conftest import (
+    KEY,
+    KEY_ID,
+    SetupEntry,
+    SnapshotEntities,
+    Tick,
+    calls,
+    keyed_entry,
+    make_entry,
+    runtime_of,
+)
 from .entities import AWNING, BLIND, CABIN_SHUTTER, SHUTTER, WINDOW, cover
 
 HOMESTATUS = "/api/homestatus"
@@ -54,8 +64,6 @@ SETSTATE = "/syncapi/v1/setstate"
 HOME_STATUS = f"{HOMESTATUS}:{HOME_ID}"
 CABIN_STATUS = f"{HOMESTATUS}:{SMALL_HOME_ID}"
 SECOND_WINDOW_ID = "5636133219200999"
-KEY = bytes(range(32))
-KEY_ID = bytes(range(100, 116))
 
 
 def b64(data: bytes) -> str:
@@ -80,22 +88,6 @@ def shown(hass: HomeAssistant, entity: Ent) -> tuple[str, int | None]:
     state = entity.current(hass)
     assert state is not None
     return state.state, state.attributes.get(ATTR_CURRENT_POSITION)
-
-
-def keyed_entry(sim: VeluxSimulator, **options: Any) -> MockConfigEntry:
-    """An entry holding the home gateway's signing key (the simulator knows it too)."""
-    sign_key_id = sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
-    entry = make_entry(
-        sim,
-        signing_keys={GATEWAY_ID: {"sign_key_id": sign_key_id, "hash_sign_key": b64(KEY)}},
-    )
-    return MockConfigEntry(
-        domain=entry.domain,
-        title=entry.title,
-        unique_id=entry.unique_id,
-        data=entry.data,
-        options={**entry.options, **options},
-    )
 
 
 async def test_snapshot(hass: HomeAssistant, snapshot_entities: SnapshotEntities) -> None:

@@ -15,12 +15,10 @@ from custom_components.velux_homely.const import DOMAIN
 from simulator.velux import GATEWAY_ID, HOME_ID, SHUTTER_ID, VeluxSimulator
 from tests.helpers import resolve, state_of
 
-from .conftest import SetupEntry, SnapshotEntities, Tick, make_entry
+from .conftest import KEY, KEY_ID, SetupEntry, SnapshotEntities, Tick, keyed_entry, make_entry
 from .entities import DEPARTURE, SHUTTER
 
 LOCK = DEPARTURE
-KEY = bytes(range(32))
-KEY_ID = bytes(range(100, 116))
 
 
 async def call(hass: HomeAssistant, service: str) -> None:
@@ -66,16 +64,8 @@ async def test_unlocking_needs_the_gateway_key(
 async def test_unlocking_with_the_key_is_signed(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:
-    sign_key_id = velux_sim.add_signing_key(GATEWAY_ID, KEY_ID, KEY)
-    entry = make_entry(
-        velux_sim,
-        signing_keys={
-            GATEWAY_ID: {
-                "sign_key_id": sign_key_id,
-                "hash_sign_key": base64.b64encode(KEY).decode(),
-            }
-        },
-    )
+    entry = keyed_entry(velux_sim)
+    sign_key_id = entry.data["signing_keys"][GATEWAY_ID]["sign_key_id"]
     await setup_entry(entry, platforms=(Platform.LOCK,))
     await call(hass, "lock")
     await call(hass, "unlock")
