@@ -713,6 +713,17 @@ async def test_a_cancelled_command_does_not_hold_the_ones_that_joined_it(
     assert velux_sim.setstate_bodies[-1] == setstate_body(BLIND_ID, 30)
     assert leader.cancelled()
 
+    # a move of the same opener that replaced the cancelled one in the batch goes out
+    seen = len(velux_sim.requests)
+    leader = hass.async_create_task(coordinator.async_move(modules[BLIND_ID], 50))
+    await asyncio.sleep(0)
+    joined = hass.async_create_task(coordinator.async_move(modules[BLIND_ID], 60))
+    await asyncio.sleep(0)
+    leader.cancel()
+    await asyncio.wait_for(joined, 5)
+    assert calls(velux_sim, seen) == [SETSTATE]
+    assert velux_sim.setstate_bodies[-1] == setstate_body(BLIND_ID, 60)
+
     await asyncio.wait_for(
         call(hass, SERVICE_SET_COVER_POSITION, SHUTTER, **{ATTR_POSITION: 20}), 5
     )

@@ -360,6 +360,20 @@ async def test_a_home_listed_without_its_modules_once_keeps_its_devices(
     assert state_of(hass, SHUTTER) == "open"
 
 
+async def test_a_kept_home_stays_while_the_topology_read_that_would_confirm_it_fails(
+    hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
+) -> None:
+    await setup_entry()
+    velux_sim.bare_homes.add(SMALL_HOME_ID)
+    for _ in range(30):
+        await tick(60)
+    velux_sim.fail_next(1, status=500, path=HOMESDATA)
+    await tick(60)
+    assert velux_sim.count(HOMESDATA) == 3  # the failed one
+    assert find_device(hass, SMALL_SHUTTER_ID) is not None
+    assert state_of(hass, CABIN_SHUTTER) == "closed"
+
+
 async def test_a_home_listed_bare_once_then_whole_again_is_kept(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:

@@ -240,6 +240,11 @@ async def test_garbage_events_are_ignored(
     assert "x" not in runtime_of(entry).coordinator.data.modules
 
 
+def more_events_than(realtime: Any, count: int) -> Callable[[], bool]:
+    """Return a condition: the realtime client has received more than ``count`` events."""
+    return lambda: bool(realtime.events > count)
+
+
 def shown_position(
     hass: HomeAssistant, velux_sim: VeluxSimulator, cover: Ent, module_id: str
 ) -> bool:
@@ -265,6 +270,17 @@ async def test_a_failed_safety_read_is_tried_again_at_the_scan_interval(
             break
     assert state_of(hass, SHUTTER) == "unavailable"
     assert state_of(hass, CABIN_SHUTTER) == "unavailable"
+    coordinator = runtime_of(hass.config_entries.async_entries()[0]).coordinator
+    due = coordinator.next_read_in
+    assert due is not None
+    assert 0 < due <= 60
+    # pushes meanwhile do not bring the retry forward (each would be a failing read)
+    realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime
+    for step in range(3):
+        arrived = more_events_than(realtime, realtime.events)
+        velux_sim.set_room_climate(BEDROOM_ID, temperature=210 + step)
+        await until(arrived)
+        assert coordinator.next_read_in == pytest.approx(due)
     seen = len(velux_sim.requests)
     await tick(61)
     assert sorted(calls(velux_sim, seen)) == [
@@ -404,13 +420,9 @@ async def test_events_of_unknown_layout_cost_at_most_a_read_per_scan_interval(
     await pushed(hass, velux_sim, setup_entry)
     velux_sim.ws_unknown_layout = True
     realtime = runtime_of(hass.config_entries.async_entries()[0]).realtime
-
-    def more_events_than(count: int) -> Callable[[], bool]:
-        return lambda: realtime.events > count
-
     seen = len(velux_sim.requests)
     for step in range(20):  # an event every 3 s for a minute
-        arrived = more_events_than(realtime.events)
+        arrived = more_events_than(realtime, realtime.events)
         velux_sim.set_room_climate(BEDROOM_ID, temperature=200 + step)
         await until(arrived)
         await tick(3)

@@ -315,13 +315,15 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         for home_id in hinted & to_read:
             self._hint_read_at[home_id] = self._last_read_at
         self._keep_pushes(homes, status, answered)
+        if len(to_read) == len(homes):
+            # The normal read was made (even if it failed: its retry is the failed
+            # homes', at the poll interval).
+            self._all_read_at = self._last_read_at
         if errors and failed.issuperset(homes):
             # Every home failed: the whole read failed. When only some did (a read of
             # the homes of a command or of a push hint among them), each home's
             # entities follow their own home's health.
             raise errors[0]
-        if len(to_read) == len(homes):
-            self._all_read_at = self.hass.loop.time()
         self._read_homes = {home_id for home_id in to_read if home_id not in failed}
         failed.intersection_update(homes)
         read_at = self.hass.loop.time()
@@ -346,6 +348,7 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
 
     async def _async_read_topology(self, now: datetime) -> dict[str, Home]:
         """Read ``homesdata`` when it is due; return the homes that have a gateway."""
+        fresh = False
         if (
             self.homes_data is None
             or self._topology_next is None
@@ -367,6 +370,7 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 )
                 self._topology_next = now + TOPOLOGY_RETRY
             else:
+                fresh = True
                 self._topology_next = now + TOPOLOGY_INTERVAL
                 self._devices_outdated = True
         homes = {home.id: home for home in self.homes_data.homes if home.gateways}
@@ -374,9 +378,11 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
             # No gateway at all is most likely a hiccup of the cloud (the devices are
             # kept): read the topology again at the next poll, not in 30 minutes.
             self._topology_next = now
-        return self._keep_emptied(homes, now)
+        return self._keep_emptied(homes, now, fresh=fresh)
 
-    def _keep_emptied(self, homes: dict[str, Home], now: datetime) -> dict[str, Home]:
+    def _keep_emptied(
+        self, homes: dict[str, Home], now: datetime, *, fresh: bool
+    ) -> dict[str, Home]:
         """Keep a known home the topology lists without its modules, once.
 
         Such an answer is most likely partial: the home is kept as it was and the
@@ -384,6 +390,13 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         """
         known = self.data.homes if self.data is not None else {}
         listed = {home.id: home for home in self.homes_data.homes} if self.homes_data else {}
+        self._emptied_homes &= listed.keys()
+        if not fresh:
+            # No new answer (the topology was not due, or its read failed): a kept home
+            # stays kept until one confirms it.
+            for home_id in self._emptied_homes & known.keys():
+                homes[home_id] = known[home_id]
+            return homes
         for home_id, home in known.items():
             emptied = home_id in listed and not listed[home_id].modules
             if not emptied:
@@ -808,7 +821,7 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         leader = batch is None
         if batch is None:
             batch = self._batches[home_id] = _Batch()
-        batch.moves[view.module.id] = PositionMove(
+        own = batch.moves[view.module.id] = PositionMove(
             module_id=view.module.id,
             bridge_id=view.bridge_id,
             position=position,
@@ -818,7 +831,8 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
         if not leader:
             if batch.done is None:
                 batch.done = self.hass.loop.create_future()
-            await batch.done
+            # Shielded: one follower cancelled leaves the others' outcome alone.
+            await asyncio.shield(batch.done)
             return
         try:
             for _ in range(BATCH_YIELDS):
@@ -827,7 +841,8 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
             # The leader's call was cancelled (a script restarted): the moves of the
             # others that joined it still go out.
             del self._batches[home_id]
-            del batch.moves[view.module.id]
+            if batch.moves.get(view.module.id) is own:  # (a later move may replace it)
+                del batch.moves[view.module.id]
             if batch.done is not None:
                 self.config_entry.async_create_background_task(
                     self.hass, self._async_send_joined(home_id, batch), "velux batch"
@@ -858,10 +873,10 @@ class NetatmoCoordinator(VeluxHomelyCoordinator[NetatmoData]):
                 targets={module_id: move.position for module_id, move in moves.items()},
             )
         except BaseException as err:
-            if batch.done is not None:
+            if batch.done is not None and not batch.done.done():
                 batch.done.set_exception(err)
             raise
-        if batch.done is not None:
+        if batch.done is not None and not batch.done.done():
             batch.done.set_result(None)
 
     async def _async_send_joined(self, home_id: str, batch: _Batch) -> None:
