@@ -482,9 +482,11 @@ async def test_a_movement_is_confirmed_with_few_polls(
     assert shown(hass, SHUTTER) == (CoverState.CLOSING, 90)
     await tick(2)  # a second look gives the speed
     assert shown(hass, SHUTTER) == (CoverState.CLOSING, 83)
-    # The next look is right after the arrival the speed predicts (18 s, + 2 s).
+    # The next look is right after the arrival the speed predicts (18 s, + 2 s; the
+    # speed read from whole percents and reads Home Assistant starts up to 0.5 s late
+    # may put it a second or two earlier): none before 17 s.
     coordinator = runtime_of_entry(hass)
-    for _ in range(13):
+    for _ in range(12):
         await tick(1)
         assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS], (
             hass.loop.time(),
@@ -492,7 +494,7 @@ async def test_a_movement_is_confirmed_with_few_polls(
             {key: (m.samples, m.reads, m.started) for key, m in coordinator._movements.items()},
             coordinator.update_interval,
         )
-    await tick(3)
+    await tick(4)
     assert shown(hass, SHUTTER) == (CoverState.OPEN, 40)
     assert calls(velux_sim, seen) == [SETSTATE, HOME_STATUS, HOME_STATUS, HOME_STATUS]
     assert coordinator.polls_for_commands == 3
