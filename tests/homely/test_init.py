@@ -121,10 +121,8 @@ async def test_every_location_throttled_at_startup_loads_and_follows(
     assert homely_sim.count(LOCATIONS) == 1
 
 
-async def test_every_location_held_back_at_a_setup_retry_loads(
-    hass: HomeAssistant, homely_sim: HomelySimulator, tick: Tick
-) -> None:
-    """A reload while the read budget is spent: set-up reads nothing and still loads."""
+async def _loaded_and_reloaded(hass: HomeAssistant, homely_sim: HomelySimulator) -> MockConfigEntry:
+    """Set up an entry and reload it: each location was read twice (the read budget)."""
     entry = make_entry(homely_sim)
     await _setup(hass, entry)
     await until(lambda: all_live(entry))
@@ -132,6 +130,14 @@ async def test_every_location_held_back_at_a_setup_retry_loads(
     await hass.async_block_till_done()
     await until(lambda: all_live(entry))
     await settle(hass, homely_sim)
+    return entry
+
+
+async def test_every_location_held_back_at_a_setup_retry_loads(
+    hass: HomeAssistant, homely_sim: HomelySimulator, tick: Tick
+) -> None:
+    """A reload while the read budget is spent: set-up reads nothing and still loads."""
+    entry = await _loaded_and_reloaded(hass, homely_sim)
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     # two reads per location in 15 minutes: the third set-up holds its reads back
@@ -153,13 +159,7 @@ async def test_live_changes_outlive_a_reload_that_reads_nothing(
     hass: HomeAssistant, homely_sim: HomelySimulator, tick: Tick
 ) -> None:
     """What live events brought since the last read stands in after a reload too."""
-    entry = make_entry(homely_sim)
-    await _setup(hass, entry)
-    await until(lambda: all_live(entry))
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-    await until(lambda: all_live(entry))
-    await settle(hass, homely_sim)
+    entry = await _loaded_and_reloaded(hass, homely_sim)
     # live events after the second read: someone arms the alarm, the hallway sees motion
     await homely_sim.set_alarm_state(LOCATION_ID, "ARMED_AWAY")
     await homely_sim.change_device(MOTION_ID, "alarm", "alarm", True)

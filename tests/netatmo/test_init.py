@@ -339,16 +339,21 @@ async def test_topology_every_30_minutes_adds_and_removes_devices(  # noqa: PLR0
     assert current(hass, BLIND) is None
 
 
+async def cabin_listed_bare(velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick) -> None:
+    """Set up, then let the 30-minute topology read list the cabin without its modules."""
+    await setup_entry()
+    velux_sim.bare_homes.add(SMALL_HOME_ID)
+    for _ in range(30):
+        await tick(60)
+
+
 async def test_a_home_listed_without_its_modules_once_keeps_its_devices(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:
     """A topology answer that lists the cabin without its modules is a partial answer:
     the cabin's devices stay (and show the cabin's state); only when the next topology
     read agrees is the cabin gone."""
-    await setup_entry()
-    velux_sim.bare_homes.add(SMALL_HOME_ID)
-    for _ in range(30):
-        await tick(60)
+    await cabin_listed_bare(velux_sim, setup_entry, tick)
     assert velux_sim.count(HOMESDATA) == 2
     assert find_device(hass, SMALL_SHUTTER_ID) is not None
     assert state_of(hass, CABIN_SHUTTER) == "closed"  # as the cabin reports
@@ -363,10 +368,7 @@ async def test_a_home_listed_without_its_modules_once_keeps_its_devices(
 async def test_a_kept_home_stays_while_the_topology_read_that_would_confirm_it_fails(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:
-    await setup_entry()
-    velux_sim.bare_homes.add(SMALL_HOME_ID)
-    for _ in range(30):
-        await tick(60)
+    await cabin_listed_bare(velux_sim, setup_entry, tick)
     velux_sim.fail_next(1, status=500, path=HOMESDATA)
     await tick(60)
     assert velux_sim.count(HOMESDATA) == 3  # the failed one
@@ -377,10 +379,7 @@ async def test_a_kept_home_stays_while_the_topology_read_that_would_confirm_it_f
 async def test_a_home_listed_bare_once_then_whole_again_is_kept(
     hass: HomeAssistant, velux_sim: VeluxSimulator, setup_entry: SetupEntry, tick: Tick
 ) -> None:
-    await setup_entry()
-    velux_sim.bare_homes.add(SMALL_HOME_ID)
-    for _ in range(30):
-        await tick(60)
+    await cabin_listed_bare(velux_sim, setup_entry, tick)
     velux_sim.bare_homes.clear()
     await tick(60)
     assert velux_sim.count(HOMESDATA) == 3
